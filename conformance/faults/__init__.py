@@ -1,0 +1,103 @@
+"""The fault catalogue: named, realistic backend faults, each a small patch of torch.
+
+A fault breaks exactly one documented behaviour while still returning plausible tensors, so that a
+run with the fault active shows which specs notice.  Faults are activated by name, in-process
+(`activate`) or for a whole pytest run including its xdist workers (`--fault NAME` or the
+environment variable CONFORMANCE_FAULT, which workers inherit).  An unknown name is an error.
+
+Catalogue modules register faults with the `fault` decorator; one module per behaviour area.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ENV = "CONFORMANCE_FAULT"
+AREA_MODULES = ("creation", "tensor", "numpy_bridge", "autograd", "nn", "optim", "data")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    target: str                      # dotted attribute that is replaced, e.g. torch.Tensor.add_
+    breaks: tuple[str, ...]          # behaviour ids of behaviours.md
+    description: str
+    make: Callable[[Any], Any]       # original -> replacement
+
+
+REGISTRY: dict[str, Fault] = {}
+
+
+class UnknownFault(ValueError):
+    pass
+
+
+def fault(name: str, target: str, breaks: list[str], description: str) -> Callable:
+    """Register `make(original) -> replacement` as the fault `name`."""
+
+    def register(make: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        if name in REGISTRY:
+            raise ValueError(f"fault {name!r} registered twice")
+        REGISTRY[name] = Fault(name, target, tuple(breaks), description, make)
+        return make
+
+    return register
+
+
+def catalogue() -> dict[str, Fault]:
+    for mod in AREA_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{mod}":
+                raise
+    return REGISTRY
+
+
+def _owner(target: str) -> tuple[Any, str]:
+    parts = target.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for p in parts[i:-1]:
+            obj = getattr(obj, p)
+        return obj, parts[-1]
+    raise ValueError(f"cannot resolve fault target {target!r}")
+
+
+def parse(names: str | list[str] | None) -> list[Fault]:
+    if not names:
+        return []
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    cat = catalogue()
+    out = []
+    for n in names:
+        if n not in cat:
+            import difflib
+            close = difflib.get_close_matches(n, sorted(cat), n=1)
+            raise UnknownFault(f"unknown fault {n!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                                        f"; see `conformance mutate --list` ({len(cat)} faults)"))
+        out.append(cat[n])
+    return out
+
+
+def activate(names: str | list[str] | None) -> Callable[[], None]:
+    """Patch torch with the named faults; returns a function that undoes every patch."""
+    undo: list[tuple[Any, str, Any]] = []
+    for f in parse(names):
+        owner, attr = _owner(f.target)
+        original = getattr(owner, attr)
+        setattr(owner, attr, f.make(original))
+        undo.append((owner, attr, original))
+
+    def restore() -> None:
+        for owner, attr, original in reversed(undo):
+            setattr(owner, attr, original)
+
+    return restore
