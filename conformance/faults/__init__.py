@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 ENV = "CONFORMANCE_FAULT"
-AREA_MODULES = ("creation", "tensor", "numpy_bridge", "autograd", "nn", "optim", "data")
+# One catalogue module per behaviour area (a missing module simply contributes no faults yet).
+AREA_MODULES = ("creation", "shape", "numpy_bridge", "views", "inplace", "arith", "autograd", "nograd",
+                "devices", "nn", "optim", "data", "vision")
 
 
 @dataclass(frozen=True)
