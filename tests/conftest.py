@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# Fixture spec folders (some deliberately malformed) are inputs of tests, never collected themselves.
+collect_ignore_glob = ["fixtures/*"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
