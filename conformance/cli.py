@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each module defines `register(subparsers)` adding its subcommand(s).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["docs_check"]
 
 
 def main(argv: list[str] | None = None) -> int:

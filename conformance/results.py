@@ -165,7 +165,10 @@ class ResultsPlugin:
         seed = self.config.getoption("hypothesis_seed", None)
         # With xdist the controller never collects: rebuild spec coverage from the results.
         specs = list(self.specs.values()) or _SpecLike.from_results(results)
+        from . import docs_check
+        sources = {r["spec_id"]: r["source"] for r in results if r.get("source")}
         return {
+            "drift": docs_check.for_results(sources),
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
             "run_id": uuid.uuid4().hex,

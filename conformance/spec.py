@@ -144,6 +144,7 @@ class _Builder:
                 close = difflib.get_close_matches(cid, sorted(known_ids), n=1)
                 raise self.err(("covers", i), f"unknown behaviour id {cid!r}",
                                f"did you mean {close[0]!r}?" if close else "see behaviours.md")
+        self.check_object(raw["source"].get("object"), raw.get("requires", []))
         devices = raw.get("devices", "all")
         if devices != "all":
             for i, d in enumerate(devices):
@@ -180,6 +181,25 @@ class _Builder:
             given=tuple(given), assume=assume, steps=steps, expect=expect,
             file=self.file, line=yamlmarks.line_of(self.lines, self.prefix) or 1, raw=raw,
         )
+
+    def check_object(self, dotted: str | None, requires: list[str]) -> None:
+        """`source.object` must exist in the installed torch (or in an optional package that is absent)."""
+        if dotted is None:
+            return
+        from .docs_check import ObjectNotFound, resolve
+        root = dotted.split(".")[0]
+        if root in requires:
+            try:
+                __import__(root)
+            except ImportError:
+                return  # optional package absent: the spec is skipped, its object cannot be checked
+        if root not in names.ALLOWED_MODULE_ROOTS:
+            raise self.err(("source", "object"), f"source.object {dotted!r} is outside torch/numpy/torchvision")
+        try:
+            resolve(dotted)
+        except ObjectNotFound as e:
+            raise self.err(("source", "object"), f"documented object does not exist: {e}",
+                           "name the object as importable from the installed torch, e.g. torch.Tensor.view") from None
 
     @staticmethod
     def _keypath(opts: Any, key: str) -> tuple:

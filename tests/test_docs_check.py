@@ -1,0 +1,86 @@
+"""Documentation drift: the quote is found in the real docstring, and a changed docstring is noticed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conformance import docs_check
+
+SOURCE = {"object": "torch.from_numpy", "quote": "The returned tensor and ndarray share the same memory."}
+
+
+def _with_doc(monkeypatch: pytest.MonkeyPatch, doc: str) -> None:
+    original = torch.from_numpy
+
+    def from_numpy(a):  # a stand-in whose only difference is its docstring
+        return original(a)
+
+    from_numpy.__doc__ = doc
+    monkeypatch.setattr(torch, "from_numpy", from_numpy)
+
+
+def test_real_docstring_is_current() -> None:
+    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    assert d.status == "current", d
+
+
+def test_reworded_docstring_is_reported_with_a_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_doc(monkeypatch, "Creates a Tensor from a numpy.ndarray.\n\nThe returned tensor and :attr:`ndarray` "
+                           "share the same underlying memory buffer.")
+    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    assert d.status == "reworded", d
+    assert d.similarity is not None and 0.8 <= d.similarity < 1.0
+    assert d.diff and "underlying" in d.diff
+
+
+def test_dropped_promise_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_doc(monkeypatch, "Creates a Tensor from a numpy.ndarray. The result is always a fresh copy.")
+    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    assert d.status == "missing", d
+
+
+def test_no_object_or_no_docstring_is_no_quote(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert docs_check.check_one("a/b", {"quote": "something promised"}).status == "no-quote"
+    _with_doc(monkeypatch, "")
+    assert docs_check.check_one("a/b", SOURCE).status == "no-quote"
+
+
+def test_markup_is_normalised() -> None:
+    assert docs_check.normalise("Returns :attr:`self`  with ``dim``\n  *kept*") == "returns self with dim kept"
+    assert docs_check.normalise(":func:`~torch.foo.bar` x") == "bar x"
+
+
+def test_unknown_object_is_a_load_error(tmp_path) -> None:
+    from conformance import spec
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "id: a/b\ntitle: t t t\ncovers: [B-CR-1]\n"
+        "source: {doc: 'https://pytorch.org', object: torch.no_such_thing, quote: 'words here'}\n"
+        "expect: [{holds: 'True'}]\n"
+    )
+    specs, errors = spec.load_file(f)
+    assert not specs and len(errors) == 1
+    assert errors[0].line == 4 and "does not exist" in errors[0].message and errors[0].key == "source.object"
+
+
+def test_cli_exit_codes(tmp_path) -> None:
+    good = tmp_path / "specs" / "good.yaml"
+    good.parent.mkdir()
+    good.write_text(
+        "id: a/good\ntitle: t t t\ncovers: [B-NP-1]\n"
+        f"source: {{doc: 'https://pytorch.org', object: torch.from_numpy, quote: '{SOURCE['quote']}'}}\n"
+        "expect: [{holds: 'True'}]\n"
+    )
+    run = [sys.executable, "-m", "conformance.cli", "docs-check", str(good.parent)]
+    ok = subprocess.run(run, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "current 1" in ok.stdout
+    bad = tmp_path / "specs" / "bad.yaml"
+    bad.write_text(good.read_text().replace("a/good", "a/bad").replace("share the same memory", "are always copies"))
+    drift = subprocess.run(run, capture_output=True, text=True)
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    assert "a/bad" in drift.stdout
