@@ -21,6 +21,8 @@ class DuplicateKey(Exception):
         self.key, self.line, self.path = key, line, path
 
 
+# libyaml's composer is ~10x faster than the pure-Python one and keeps the same marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -52,7 +54,7 @@ def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
 
 def load(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML text; return (data, {key_path: line}).  Raises yaml.YAMLError / DuplicateKey."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_LOADER)
     lines: dict[tuple, int] = {}
     if node is None:
         return None, lines
