@@ -58,7 +58,7 @@ def engine_overhead(repeats: int, examples: int) -> dict[str, float]:
     s = settings(settings.get_profile("ci"), max_examples=examples)
     ratios = {}
     for sp in specs:
-        twin = settings(s)(twins.TWINS[sp.id])
+        twin = settings(s)(twins.make(twins.TWINS[sp.id]))
         rec = runner.Record()
         engine = settings(s)(runner.build_test(sp, "cpu", rec))
         engine(), twin()  # warm-up: first calls into torch kernels

@@ -1,5 +1,5 @@
 """Hand-written Hypothesis twins of benchmarks/specs/bench.yaml: the same properties, the same
-strategies drawn in the same order, written as ordinary `@given` tests.  The engine's overhead is
+strategies drawn in the same order, written as ordinary `@given` tests (see `make`).  The engine's overhead is
 the spec-generated test's time over its twin's.
 """
 
@@ -24,7 +24,6 @@ def elements(dtype: str) -> st.SearchStrategy:
     return floats(dtype) if dtype.startswith("float") else st.integers(-20, 20)
 
 
-@given(st.data())
 def creation_zeros(data):
     torch.manual_seed(data.draw(SEEDS))
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5))
@@ -35,7 +34,6 @@ def creation_zeros(data):
     assert bool((z == 0).all())
 
 
-@given(st.data())
 def numpy_from_numpy(data):
     torch.manual_seed(data.draw(SEEDS))
     name = data.draw(st.sampled_from(["float32", "float64", "int64"]))
@@ -47,7 +45,6 @@ def numpy_from_numpy(data):
     assert torch.equal(torch.from_numpy(a.copy()), t)
 
 
-@given(st.data())
 def view_shares(data):
     torch.manual_seed(data.draw(SEEDS))
     name = data.draw(st.sampled_from(["float32", "int64"]))
@@ -60,7 +57,6 @@ def view_shares(data):
     assert tuple(v.shape) == (x.numel(),)
 
 
-@given(st.data())
 def inplace_add(data):
     torch.manual_seed(data.draw(SEEDS))
     n1 = data.draw(st.sampled_from(["float32", "float64"]))
@@ -74,7 +70,6 @@ def inplace_add(data):
     torch.testing.assert_close(x, x0 + y, check_dtype=False)
 
 
-@given(st.data())
 def autograd_square(data):
     torch.manual_seed(data.draw(SEEDS))
     name = data.draw(st.sampled_from(["float32", "float64"]))
@@ -86,7 +81,6 @@ def autograd_square(data):
     assert y.grad_fn is not None
 
 
-@given(st.data())
 def sgd_step(data):
     torch.manual_seed(data.draw(SEEDS))
     n = data.draw(st.integers(1, 8))
@@ -101,6 +95,11 @@ def sgd_step(data):
     g = m.weight.grad.detach().clone()
     opt.step()
     torch.testing.assert_close(m.weight.detach(), w0 - lr * g)
+
+
+def make(prop):
+    """A fresh `@given` test of a twin property (each test object can take settings once)."""
+    return given(st.data())(prop)
 
 
 TWINS = {

@@ -39,11 +39,11 @@ def test_twin_and_spec_fail_on_the_same_fault(fault: str, spec_id: str) -> None:
         with pytest.raises(Exception):
             fast(runner.build_test(sp, "cpu", runner.Record()))()
         with pytest.raises(Exception):
-            fast(twins.TWINS[spec_id])()
+            fast(twins.make(twins.TWINS[spec_id]))()
     finally:
         undo()
     fast(runner.build_test(sp, "cpu", runner.Record()))()  # and both pass on the real torch
-    fast(twins.TWINS[spec_id])()
+    fast(twins.make(twins.TWINS[spec_id]))()
 
 
 def test_quick_run_prints_ratios_and_compiles_once(tmp_path: Path) -> None:
