@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each module defines `register(subparsers)` adding its subcommand(s).
-COMMAND_MODULES: list[str] = ["docs_check"]
+COMMAND_MODULES: list[str] = ["docs_check", "mutate", "gate", "merge", "report"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,4 +86,14 @@ def flat_samples(batches: list[Any]) -> torch.Tensor:
     return torch.cat([f.reshape(len(f), -1) for f in firsts]) if firsts else torch.empty(0)
 
 
-__all__ = ["Module", "Dataset", "roundtrip", "params", "grads", "epoch", "flat_samples"]
+def frame_values(data: Any) -> Any:
+    """`pandas.DataFrame(data).values`: a real DataFrame's data, without handing specs the pandas module.
+
+    pandas is optional (specs using this declare `requires: [pandas]`); only the resulting ndarray
+    reaches the spec, so none of pandas' file readers/writers become reachable from spec text.
+    """
+    import pandas  # optional dependency: imported only when a spec asks for it
+    return pandas.DataFrame(data).values
+
+
+__all__ = ["Module", "Dataset", "roundtrip", "params", "grads", "epoch", "flat_samples", "frame_values"]

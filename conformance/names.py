@@ -48,7 +48,10 @@ FORBIDDEN_BUILTINS = {
 ALLOWED_PRIVATE = {"_version", "_base", "_is_view"}
 
 # Attribute names that touch files or deserialize, on any object.
-DENIED_ATTRS = {"tofile", "dump", "dumps", "save", "load", "from_file", "load_library", "savez", "format", "format_map"}
+DENIED_ATTRS = {"tofile", "dump", "dumps", "save", "load", "from_file", "load_library", "savez", "format", "format_map",
+                # np.rec.fromfile reads files; profiler traces and file datapipes write/read paths
+                "fromfile", "export_chrome_trace", "export_stacks", "export_memory_timeline",
+                "open_files", "list_files", "save_image"}
 
 # Submodules that load code, touch files, spawn processes or compile: refused even inside torch/numpy.
 DENIED_MODULES = (
@@ -57,6 +60,9 @@ DENIED_MODULES = (
     "torch.library", "torch.utils.tensorboard", "torch.utils.benchmark", "torch.compiler",
     "torch._dynamo", "torch.fx", "torch.classes", "torch.ops", "numpy.ctypeslib", "numpy.lib",
     "numpy.f2py", "numpy.distutils", "numpy.testing",
+    # collect_env.run() runs a shell command; the rest read or write files.
+    "torch.utils.collect_env", "torch.utils.data.datapipes", "torch.profiler", "torch.autograd.profiler",
+    "torch.cuda.tunable", "torch.cuda.gds", "torchvision.io", "torchvision.datasets",
 )
 DENIED_QUALNAMES = (
     "torch.save", "torch.load", "torch.from_file", "torch.compile", "numpy.load", "numpy.save",
@@ -86,7 +92,7 @@ def module_allowed(module: types.ModuleType) -> bool:
     name = module.__name__
     if not name.split(".")[0] in ALLOWED_MODULE_ROOTS:
         return False
-    return not any(name == d or name.startswith(d + ".") for d in DENIED_MODULES)
+    return not _denied_module_name(name)
 
 
 def check_attr_name(name: str) -> None:
@@ -100,10 +106,19 @@ def check_attr_name(name: str) -> None:
         raise NameRefused(f"attribute {name!r} reads or writes files; use helpers.roundtrip instead")
 
 
+def _denied_module_name(name: str) -> bool:
+    return any(name == d or name.startswith(d + ".") for d in DENIED_MODULES)
+
+
 def check_value(value: Any, where: str) -> Any:
     """Refuse values a spec must never hold: foreign modules and file/code-loading functions."""
     if isinstance(value, types.ModuleType) and not module_allowed(value):
         raise NameRefused(f"{where} is module {value.__name__!r}, which is outside the allow-list")
+    # A function or class defined in a denied module stays denied when re-exported elsewhere
+    # (torch.CompilationUnit is torch.jit's; torch.utils.data.IterDataPipe opens files by name).
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType) and \
+            _denied_module_name(str(getattr(value, "__module__", None) or "")):
+        raise NameRefused(f"{where} comes from {value.__module__!r}, which is outside the allow-list")
     if id(value) in _DENIED_IDS:
         raise NameRefused(f"{where} is not allowed in specs (it reads/writes files or loads code)")
     return value

@@ -17,7 +17,7 @@ import torch
 from hypothesis import settings
 from packaging.version import Version
 
-from . import devices, profiles, runner, spec as spec_mod
+from . import devices, known_failures, profiles, runner, spec as spec_mod
 from .errors import SpecError
 from .values import describe, short
 
@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the run's results (one JSON document) to PATH")
     group.addoption("--fault", default=None, metavar="NAMES",
                     help="activate faults of the catalogue (comma-separated) for this run, workers included")
+    known_failures.addoption(group)
     parser.addini("conformance_specs", "directories whose YAML files are specs", type="paths", default=[])
 
 
@@ -48,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     profiles.register()
     settings.load_profile(name)
     _activate_faults(config)
+    known_failures.configure(config)
     try:
         config.stash[DEVICES] = devices.parse(config.getoption("device"))
     except devices.DeviceError as e:
@@ -87,10 +89,20 @@ def _is_spec_path(file_path: Path, config: pytest.Config) -> bool:
     resolved = file_path.resolve()
     if any(resolved.is_relative_to(r) for r in roots):
         return True
-    # A YAML file inside a folder named `specs`, or one named on the command line, is a spec.
+    # A YAML file inside a folder named `specs`, or named on the command line (itself, or a folder
+    # holding it: `conformance run my_specs/`), is a spec.  A project's root does not count, so
+    # `pytest .` there does not turn every data file of the project into a spec.
     if "specs" in resolved.parts[:-1]:
         return True
-    return any(Path(a.split("::")[0]).resolve() == resolved for a in config.args)
+    project = config.rootpath.resolve() if config.inipath is not None else None
+    for arg in config.args:
+        named = Path(arg.split("::")[0]).resolve()
+        if named == resolved:
+            return True
+        if named.is_dir() and resolved.is_relative_to(named) and not (
+                project is not None and (named == project or named in project.parents)):
+            return True
+    return False
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -230,7 +242,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         bad = {}
         for item in items:
             if isinstance(item, SpecItem):
-                key = f"{item.spec.file}:{item.spec.line}"
+                key = f"{item.spec.file}:{item.spec.id_line or item.spec.line}"
                 if key in dups:
                     bad[item.nodeid] = dups[key]
         config.stash[_DUPLICATES] = bad

@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from . import __version__, behaviours, devices, profiles
+from .errors import SpecError
 
 SCHEMA = "torch-conformance/results"
 SCHEMA_VERSION = 1
@@ -106,7 +107,9 @@ class ResultsPlugin:
                 exc = call.excinfo.value
                 data["error"] = error_text(exc)
                 data["error_type"] = type(exc).__name__
-                data["failure_kind"] = "check" if isinstance(exc, AssertionError) else "exception"
+                # A duplicate id is raised at setup as a SpecError: a spec problem, not a torch one.
+                data["failure_kind"] = ("spec" if isinstance(exc, SpecError) else
+                                        "check" if isinstance(exc, AssertionError) else "exception")
                 if rep.when == "call":
                     data["falsifying"] = falsifying(item)
                     data["blob"] = _blob(exc)

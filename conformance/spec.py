@@ -71,6 +71,7 @@ class Spec:
     file: str
     line: int
     raw: dict = field(repr=False, compare=False)
+    id_line: int | None = None        # where `id:` is written (duplicate ids point here)
 
     @property
     def area(self) -> str:
@@ -180,6 +181,7 @@ class _Builder:
             max_examples=(raw.get("settings") or {}).get("max_examples"),
             given=tuple(given), assume=assume, steps=steps, expect=expect,
             file=self.file, line=yamlmarks.line_of(self.lines, self.prefix) or 1, raw=raw,
+            id_line=yamlmarks.line_of(self.lines, self.prefix + ("id",)),
         )
 
     def check_object(self, dotted: str | None, requires: list[str]) -> None:
@@ -332,8 +334,13 @@ def load_text(text: str, file: str) -> tuple[list[Spec], list[SpecError]]:
                               "YAML would silently keep the last one")]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
+        # The parser notices an unclosed bracket or quote lines later: also say where it began.
+        ctx, ctx_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        began = (f" ({ctx} that starts at line {ctx_mark.line + 1})"
+                 if ctx and ctx_mark and mark and ctx_mark.line != mark.line else "")
         return [], [SpecError(file, mark.line + 1 if mark else None, "",
-                              f"YAML syntax error: {getattr(e, 'problem', None) or e}", "check indentation and quoting")]
+                              f"YAML syntax error: {getattr(e, 'problem', None) or e}{began}",
+                              "check indentation and quoting")]
     if data is None:
         return [], [SpecError(file, 1, "", "empty spec file", "a spec needs at least id, title, covers, source, expect")]
     if not isinstance(data, dict | list):
@@ -388,8 +395,8 @@ def duplicate_ids(specs: list[Spec]) -> list[SpecError]:
     for s in specs:
         if s.id in seen:
             first = seen[s.id]
-            out.append(SpecError(s.file, s.line, "id", f"duplicate spec id {s.id!r}",
-                                 f"first defined at {first.file}:{first.line}; ids must be unique"))
+            out.append(SpecError(s.file, s.id_line or s.line, "id", f"duplicate spec id {s.id!r}",
+                                 f"first defined at {first.file}:{first.id_line or first.line}; ids must be unique"))
         else:
             seen[s.id] = s
     return out

@@ -11,11 +11,16 @@ Catalogue modules register faults with the `fault` decorator; one module per beh
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 ENV = "CONFORMANCE_FAULT"
+# Extra catalogue modules (dotted names or .py paths, comma-separated), e.g. test-only faults;
+# an environment variable so that pytest subprocesses and their xdist workers load them too.
+MODULES_ENV = "CONFORMANCE_FAULT_MODULES"
 # One catalogue module per behaviour area (a missing module simply contributes no faults yet).
 AREA_MODULES = ("creation", "shape", "numpy_bridge", "views", "inplace", "arith", "autograd", "nograd",
                 "devices", "nn", "optim", "data", "vision")
@@ -31,6 +36,7 @@ class Fault:
 
 
 REGISTRY: dict[str, Fault] = {}
+_ABSENT = object()
 
 
 class UnknownFault(ValueError):
@@ -56,7 +62,25 @@ def catalogue() -> dict[str, Fault]:
         except ModuleNotFoundError as e:
             if e.name != f"{__name__}.{mod}":
                 raise
+    for extra in filter(None, (m.strip() for m in os.environ.get(MODULES_ENV, "").split(","))):
+        _load_extra(extra)
     return REGISTRY
+
+
+_EXTRA_LOADED: set[str] = set()
+
+
+def _load_extra(ref: str) -> None:
+    if ref in _EXTRA_LOADED:   # a file is executed once, or its faults would register twice
+        return
+    _EXTRA_LOADED.add(ref)
+    if ref.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(f"_conformance_extra_faults_{len(_EXTRA_LOADED)}", ref)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"{MODULES_ENV}: cannot load {ref!r}")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    else:
+        importlib.import_module(ref)
 
 
 def _owner(target: str) -> tuple[Any, str]:
@@ -95,11 +119,17 @@ def activate(names: str | list[str] | None) -> Callable[[], None]:
     for f in parse(names):
         owner, attr = _owner(f.target)
         original = getattr(owner, attr)
+        # What the owner itself holds (an inherited method: nothing; a staticmethod: the wrapper), so that
+        # undo restores exactly that instead of leaving a shadowing copy or an unwrapped function behind.
+        own = getattr(owner, "__dict__", {}).get(attr, _ABSENT)
         setattr(owner, attr, f.make(original))
-        undo.append((owner, attr, original))
+        undo.append((owner, attr, own))
 
     def restore() -> None:
-        for owner, attr, original in reversed(undo):
-            setattr(owner, attr, original)
+        for owner, attr, own in reversed(undo):
+            if own is _ABSENT:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, own)
 
     return restore

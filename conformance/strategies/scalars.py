@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -35,9 +36,15 @@ class Floats(Given):
         self.width = int(opts.get("width", 64))
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:
-        lo, hi = self.lo(env), self.hi(env)
-        return data.draw(st.floats(lo, hi, allow_nan=self.nan and lo is None, allow_infinity=self.inf and lo is None,
-                                   width=self.width))
+        return data.draw(floats_with_specials(self.lo(env), self.hi(env), self.width, self.nan, self.inf))
+
+
+def floats_with_specials(lo: Any, hi: Any, width: Any, nan: bool, inf: bool, **kw: Any) -> st.SearchStrategy:
+    """Floats within bounds, plus NaN and +-inf when asked.  Hypothesis refuses `allow_nan` and
+    `allow_infinity` together with bounds, and bounds are always set here, so specials are added."""
+    finite = st.floats(lo, hi, width=width, allow_nan=False, allow_infinity=False, **kw)
+    specials = ([math.nan] if nan else []) + ([math.inf, -math.inf] if inf else [])
+    return st.one_of(finite, st.sampled_from(specials)) if specials else finite
 
 
 class Booleans(Given):

@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .. import dtypes
 from .base import Ctx, Env, Given, OptionError, allowed_keys
-from .scalars import ShapeOpts
+from .scalars import ShapeOpts, floats_with_specials
 
 ELEMENT_KEYS = {"min", "max", "allow_nan", "allow_infinity", "pool"}
 DEFAULT_BOUNDS = {"float": (-100.0, 100.0), "int": (-20, 20)}
@@ -61,22 +62,33 @@ class _Array(Given):
         if name.startswith(("float", "bfloat", "complex")):
             dlo, dhi = DEFAULT_BOUNDS["float"]
             width = 16 if name == "float16" else 32 if name in ("float32", "bfloat16", "complex64") else 64
-            return st.floats(dlo if lo is None else lo, dhi if hi is None else hi, width=width,
-                             allow_nan=self.nan, allow_infinity=self.inf, allow_subnormal=False)
+            return floats_with_specials(dlo if lo is None else lo, dhi if hi is None else hi, width,
+                                        self.nan, self.inf, allow_subnormal=False)
         info = np.iinfo(np.dtype(name))
         dlo, dhi = DEFAULT_BOUNDS["int"]
         return st.integers(max(info.min, dlo if lo is None else lo), min(info.max, dhi if hi is None else hi))
 
-    def _array(self, data: Any, env: Env) -> tuple[np.ndarray, str, bool]:
-        """Draw (host array, dtype name, want non-contiguous)."""
+    def _array(self, data: Any, env: Env) -> tuple[np.ndarray, str, tuple | None]:
+        """Draw (host array, dtype name, the index that makes it non-contiguous or None)."""
         name = data.draw(st.sampled_from(self.dtype_names)) if len(self.dtype_names) > 1 else self.dtype_names[0]
         shape = self.shape.draw(data, env)
         strided = (not self.contiguous) if self.contiguous != "any" else not data.draw(st.booleans())
-        strided = strided and len(shape) > 0
+        # Empty tensors, 0-dim ones and those whose sizes are all 1 are contiguous whatever their
+        # strides: step through the last dimension of size >= 2, and when there is none,
+        # `contiguous: false` rejects the example rather than hand over a contiguous input.
+        axis = next((i for i in reversed(range(len(shape))) if shape[i] >= 2), None)
+        if strided and (axis is None or 0 in shape):
+            if self.contiguous is False:
+                reject()
+            strided = False
         host = "float32" if name == "bfloat16" else name
-        alloc = shape[:-1] + (shape[-1] * 2,) if strided else shape
+        index = None
+        alloc = shape
+        if strided and axis is not None:
+            alloc = shape[:axis] + (shape[axis] * 2,) + shape[axis + 1:]
+            index = (slice(None),) * axis + (slice(None, None, 2),)
         arr = data.draw(hnp.arrays(np.dtype(host), alloc, elements=self._elements(name, env)))
-        return arr, name, strided
+        return arr, name, index
 
 
 class Tensor(_Array):
@@ -101,12 +113,12 @@ class Tensor(_Array):
                               "specs do not hard-code devices; `cpu` pins an input to host memory")
 
     def draw(self, data: Any, env: Env, device: Any) -> torch.Tensor:
-        arr, name, strided = self._array(data, env)
+        arr, name, index = self._array(data, env)
         t = torch.from_numpy(arr).to(dtypes.TORCH_DTYPES[name])
         if self.device == "under_test":
             t = t.to(device)
-        if strided:
-            t = t[..., ::2]  # slicing after the move keeps the strides on every device
+        if index is not None:
+            t = t[index]  # slicing after the move keeps the strides on every device
         if self.requires_grad:
             t.requires_grad_(True)
         return t
@@ -123,5 +135,5 @@ class NDArray(_Array):
             raise OptionError("dtype", "NumPy has no bfloat16")
 
     def draw(self, data: Any, env: Env, device: Any) -> np.ndarray:
-        arr, _, strided = self._array(data, env)
-        return arr[..., ::2] if strided else arr
+        arr, _, index = self._array(data, env)
+        return arr[index] if index is not None else arr

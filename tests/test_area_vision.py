@@ -1,0 +1,88 @@
+"""torchvision specs (B-TV-1..2): skipped with a reason where torchvision is absent, never passed;
+where it is installed, the clean run passes and each transform fault fails exactly the specs listed.
+
+Runs are the real suite in a pytest subprocess (the `suite` fixture) on the CPU with the ci profile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import SPECS, failed_ids, statuses
+
+from conformance import docs_check, faults, spec
+from conformance.faults import vision
+
+AREA = SPECS / "vision"
+MODULE = "conformance.faults.vision"
+BEHAVIOURS = {"B-TV-1", "B-TV-2"}
+HAVE_TORCHVISION = importlib.util.find_spec("torchvision") is not None
+needs_torchvision = pytest.mark.skipif(not HAVE_TORCHVISION, reason="torchvision not installed")
+
+TO_TENSOR = {"vision/to-tensor-hwc-uint8", "vision/to-tensor-full-range"}
+# fault -> the specs that must notice it (and no others)
+CAUGHT = {
+    # Compose's spec runs ToTensor first, so a broken ToTensor shows there too
+    "to-tensor-no-scale": TO_TENSOR | {"vision/compose-applies-in-order"},
+    "to-tensor-keeps-hwc": TO_TENSOR | {"vision/compose-applies-in-order"},
+    "normalize-first-channel-stats": {"vision/normalize-per-channel"},
+    "normalize-multiplies-std": {"vision/normalize-per-channel", "vision/compose-applies-in-order"},
+    "compose-reversed": {"vision/compose-applies-in-order"},
+}
+
+
+def area_specs() -> list[spec.Spec]:
+    specs, errors = spec.load_paths([AREA])
+    assert not errors, errors
+    return specs
+
+
+def test_specs_cover_both_behaviours_and_declare_torchvision() -> None:
+    specs = area_specs()
+    assert BEHAVIOURS <= set().union(*(s.covers for s in specs))
+    assert all(s.requires == ("torchvision",) for s in specs)
+
+
+def test_faults_are_declared_and_registered_only_with_torchvision() -> None:
+    assert set(vision.DECLARED) == set(CAUGHT)
+    assert all(set(breaks) <= BEHAVIOURS for _, breaks, _ in vision.DECLARED.values())
+    assert all(target.startswith("torchvision.transforms.") for target, _, _ in vision.DECLARED.values())
+    assert set().union(*CAUGHT.values()) == {s.id for s in area_specs()}
+    registered = {n for n, f in faults.catalogue().items() if f.make.__module__ == MODULE}
+    # Without torchvision the targets cannot be patched: listing them would only make `--fault` crash.
+    assert registered == (set(CAUGHT) if HAVE_TORCHVISION else set())
+
+
+@pytest.mark.skipif(HAVE_TORCHVISION, reason="torchvision is installed: the specs run instead")
+def test_without_torchvision_every_spec_is_skipped_with_the_reason(suite) -> None:
+    doc = suite([AREA])
+    cpu = [r for r in doc["results"] if r["device"] == "cpu"]
+    assert {r["spec_id"] for r in cpu} == {s.id for s in area_specs()}
+    for r in cpu:
+        assert r["status"] == "skipped", r      # not run, so never reported as passed
+        assert "torchvision not installed" in r["reason"], r["reason"]
+    assert doc["summary"]["passed"] == 0
+    assert doc["exit_status"] == 0
+
+
+@needs_torchvision
+def test_quotes_are_in_the_installed_docstrings() -> None:
+    drift = {s.id: docs_check.check_one(s.id, s.source) for s in area_specs()}
+    assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
+
+
+@needs_torchvision
+def test_clean_run_passes(suite) -> None:
+    doc = suite([AREA])
+    got = statuses(doc)
+    assert set(got) == {s.id for s in area_specs()}
+    assert set(got.values()) == {"passed"}, doc["_output"]
+
+
+@needs_torchvision
+@pytest.mark.parametrize("name", sorted(CAUGHT))
+def test_fault_is_caught_by_exactly_these_specs(suite, name: str) -> None:
+    doc = suite([AREA], name)
+    assert doc["environment"]["fault"] == name
+    assert failed_ids(doc) == CAUGHT[name], doc["_output"]
