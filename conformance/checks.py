@@ -61,8 +61,15 @@ def _compare(a: Any, b: Any, rtol: float, atol: float, what: str) -> None:
         raise CheckFailed(f"{what}: {e}") from None
 
 
+def _dtypes_in(v: Any) -> list[Any]:
+    """The dtype of a value; a list/tuple (e.g. helpers.grads(m)) contributes the dtypes of its arrays."""
+    if isinstance(v, list | tuple):
+        return [d for x in v if is_array(x) or isinstance(x, list | tuple) for d in _dtypes_in(x)]
+    return [dtypes.torch_dtype(v)]
+
+
 def _tol(opts: dict, *values: Any, table: dict | None = None) -> tuple[float, float]:
-    rtol, atol = dtypes.tolerance(*(dtypes.torch_dtype(v) for v in values), table=table)
+    rtol, atol = dtypes.tolerance(*(d for v in values for d in _dtypes_in(v)), table=table)
     return opts.get("rtol", rtol), opts.get("atol", atol)
 
 
@@ -114,12 +121,23 @@ def close(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
     _compare(a, b, rtol, atol, f"close (rtol={rtol}, atol={atol})")
 
 
+def _empty(x: Any) -> bool:
+    lo, hi = _storage_range(x)
+    return lo == hi
+
+
 def shares_memory(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
+    # Zero bytes neither share nor differ: allocators may give an empty storage address 0 (CUDA) or
+    # any address (CPU), so both memory checks hold vacuously when either side is empty.
+    if _empty(a) or _empty(b):
+        return
     if not _shares(a, b):
         raise CheckFailed("the two values do not share memory (distinct storage)")
 
 
 def not_shares_memory(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
+    if _empty(a) or _empty(b):
+        return
     if _shares(a, b):
         raise CheckFailed("the two values share memory but must not (expected a copy)")
 
@@ -287,9 +305,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("close", close, ("actual", "expected"), options=("rtol", "atol"),
          doc="equal within the dtype's documented tolerance (torch.testing defaults), or rtol/atol",
          python="torch.testing.assert_close(_t({0}), _t({1}), check_dtype=False{tol})"),
-    Kind("shares_memory", shares_memory, ("a", "b"), doc="a and b reach the same memory",
+    Kind("shares_memory", shares_memory, ("a", "b"), doc="a and b reach the same memory (holds vacuously when either is empty)",
          python="assert _shares({0}, {1}), 'shares_memory'"),
-    Kind("not_shares_memory", not_shares_memory, ("a", "b"), doc="a and b are distinct memory",
+    Kind("not_shares_memory", not_shares_memory, ("a", "b"), doc="a and b are distinct memory (holds vacuously when either is empty)",
          python="assert not _shares({0}, {1}), 'not_shares_memory'"),
     Kind("same_object", same_object, ("a", "b"), doc="a is b", python="assert ({0}) is ({1}), 'same_object'"),
     Kind("not_same_object", not_same_object, ("a", "b"), doc="a is not b",

@@ -154,15 +154,15 @@ def _check_complete(name: str, doc: dict[str, Any]) -> None:
 
 def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: bool = False,
             baseline_names: list[str] | None = None, current_names: list[str] | None = None) -> Outcome:
-    key: Callable[[merge.Env], merge.Env] = (lambda e: e.without_torch()) if across_versions else (lambda e: e)
+    key: Callable[[merge.Env], merge.Env] = (lambda e: e.versionless()) if across_versions else (lambda e: e)
 
     def index(m: merge.Merged, side: str) -> dict[merge.Env, tuple[merge.Env, dict[str, Any]]]:
         out: dict[merge.Env, tuple[merge.Env, dict[str, Any]]] = {}
         for env, doc in zip(m.envs, m.documents, strict=True):
             k = key(env)
             if k in out:
-                raise GateError(f"{side} holds several torch versions for {env.where}: "
-                                f"{out[k][0].torch} and {env.torch}; --across-versions needs one per device")
+                raise GateError(f"{side} holds several environments for {env.where} ({out[k][0].label}; "
+                                f"{env.label}); --across-versions needs one per device")
             out[k] = (env, doc)
         return out
 
@@ -178,9 +178,8 @@ def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: b
     for k in sorted(set(base) & set(cur)):
         benv, bdoc = base[k]
         cenv, cdoc = cur[k]
-        if across_versions and benv.torch != cenv.torch:
-            outcome.warnings.append(f"comparing torch {cenv.torch} against a baseline of torch {benv.torch} "
-                                    f"on {cenv.where}")
+        if benv != cenv:
+            outcome.warnings.append(f"comparing {cenv.label} against a baseline of {benv.label}")
         before, after = _by_key(bdoc), _by_key(cdoc)
         invalid = _invalid_files(cdoc)
         compared = len(set(before) & set(after))
@@ -208,7 +207,7 @@ def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: b
                         + "; ".join(e.label for e in baseline.envs) + "; current: "
                         + "; ".join(e.label for e in current.envs)
                         + "). Write a baseline on this environment (`conformance baseline`) or compare "
-                          "across torch versions with --across-versions")
+                          "across torch/NumPy versions with --across-versions")
     if not any(n for _, n in outcome.envs):
         raise GateError("baseline and current results hold no spec x device in common: nothing to compare")
     return outcome
@@ -369,8 +368,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--output", metavar="FILE",
                    help="append the report to FILE (e.g. $GITHUB_STEP_SUMMARY) instead of printing it")
     g.add_argument("--across-versions", action="store_true",
-                   help="match environments by device and NumPy major only, ignoring the torch version "
-                        "(a baseline of one torch release gating another, e.g. nightlies)")
+                   help="match environments by device only, ignoring the torch and NumPy versions "
+                        "(a baseline of one release gating another: an upgrade, nightlies, NumPy 1 vs 2)")
     g.add_argument("--strict", action="store_true",
                    help="an environment of the baseline with no current results is an error (exit 2), "
                         "not a warning: a CI job that crashed or uploaded nothing cannot pass the gate")

@@ -60,8 +60,9 @@ class Env:
         raw = f"torch{self.torch}-np{self.numpy}-{self.device}-{self.model if self.available else 'absent'}"
         return "".join(c if c.isalnum() or c in ".-_" else "_" for c in raw)
 
-    def without_torch(self) -> Env:
-        return Env("*", self.numpy, self.device, self.model, self.available)
+    def versionless(self) -> Env:
+        """The device alone: how `gate --across-versions` pairs environments."""
+        return Env("*", "*", self.device, self.model, self.available)
 
 
 def env_of(doc: dict[str, Any], device: str) -> Env:

@@ -154,8 +154,8 @@ class Report:
     areas: list[tuple[str, list[Row]]]
     warnings: list[str]
     counts: dict[str, int]
-    by_area: dict[str, Counter]
-    by_column: list[Counter]
+    by_area: dict[str, Counter[str]]
+    by_column: list[Counter[str]]
     coverage: dict[str, Any]
     drift_columns: list[tuple[str, Run]]
     baseline: dict[str, Any] | None
@@ -273,8 +273,8 @@ def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: s
                     fault = cell.run.env.get("fault") if cell.run else None
                     cell.snippet = snippet.build(cell.result, finder=finder, fault=fault)
 
-    by_area: dict[str, Counter] = defaultdict(Counter)
-    by_column = [Counter() for _ in cols]
+    by_area: dict[str, Counter[str]] = defaultdict(Counter)
+    by_column: list[Counter[str]] = [Counter() for _ in cols]
     for row in rows:
         for cell in row.cells:
             if cell.status:
@@ -282,12 +282,12 @@ def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: s
                 keys = [cell.status] + ([cell.cls] if cell.status == "skipped" else [])
                 by_area[row.area].update(keys)
                 by_column[cell.column.index].update(keys)
-    counts: Counter = Counter()
-    for c in by_column:
-        counts.update(c)
+    counts: Counter[str] = Counter()
+    for per_col in by_column:
+        counts.update(per_col)
     counts["total"] = sum(counts[s] for s in STATUSES)
-    for c in [*by_area.values(), *by_column]:
-        c["total"] = sum(c[s] for s in STATUSES)
+    for tally in [*by_area.values(), *by_column]:
+        tally["total"] = sum(tally[s] for s in STATUSES)
 
     drift_columns = _drift_columns(cols)
     for row in rows:
@@ -359,12 +359,12 @@ def _coverage(runs: list[Run], cols: list[Column]) -> dict[str, Any]:
             for bid, specs in run.doc.get("coverage", {}).items():
                 cov.setdefault(bid, set()).update(specs)
     known = {b.id: b for b in behaviours.load()}
-    items = []
+    items: list[dict[str, Any]] = []
     for bid in sorted(cov, key=_behaviour_order):
         b = known.get(bid)
         items.append({"id": bid, "area": b.area if b else "(not in behaviours.md)", "text": b.text if b else "",
                       "specs": sorted(cov[bid])})
-    groups: dict[str, list[dict]] = defaultdict(list)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for it in items:
         groups[it["area"]].append(it)
     covered = sum(1 for it in items if it["specs"])

@@ -26,9 +26,13 @@ CAUGHT = {
     "ones-like-ignores-device": {"devices/to-other-device-metadata"},
     "add-moves-operand": {"devices/mixed-devices-raise"},
     "sum-lost-update": {"devices/differential-matches-cpu"},
-    "cuda-count-off-by-one": {"devices/cuda-availability-consistent"},
+    "cuda-count-without-runtime": {"devices/cuda-availability-consistent"},
 }
-# On the cuda device (specs/devices plus the training step): every fault, the CUDA-only ones included.
+# Registered only where CUDA is absent (on a GPU machine it would be no fault at all).
+CPU_ONLY = {"cuda-count-without-runtime"}
+# On the cuda device (specs/devices plus the training step): every fault registered with CUDA.  From a run on
+# an H200 (torch 2.11.0+cu130) in which the training step and the pinned-memory spec also failed without any
+# fault; both were fixed afterwards (matches_cpu tolerance of lists, empty tensors are never pinned), not rerun.
 CUDA_CAUGHT = {
     "to-copies-when-unchanged": {"devices/to-returns-self-when-unchanged"},
     "to-copy-ignored": {"devices/to-copies-when-changed"},
@@ -37,9 +41,7 @@ CUDA_CAUGHT = {
     "ones-like-ignores-device": {"devices/to-other-device-metadata"},
     "add-moves-operand": {"devices/mixed-devices-raise", "devices/cuda-mixed-with-cpu-raises"},
     "sum-lost-update": {"devices/differential-matches-cpu"},
-    "cuda-count-off-by-one": {"devices/cuda-availability-consistent"},
-    "to-device-copies-raw-storage": {"devices/to-device-keeps-values", "devices/to-device-and-dtype",
-                                     "devices/cuda-roundtrip-keeps-values"},
+    "to-device-copies-raw-storage": {"devices/to-device-keeps-values", "devices/cuda-roundtrip-keeps-values"},
     "to-non-blocking-unsynchronized": {"devices/cuda-non-blocking-pinned"},
     "numpy-on-cuda-copies": {"devices/cuda-numpy-raises"},
     "cuda-linear-reduced-precision": {"autograd/training-step-matches-cpu"},
@@ -74,6 +76,8 @@ def test_clean_run_on_cpu(suite) -> None:
 
 @pytest.mark.parametrize("name", sorted(CAUGHT))
 def test_fault_is_caught_by_exactly_these_specs(suite, name: str) -> None:
+    if HAS_CUDA and name in CPU_ONLY:
+        pytest.skip("not registered where CUDA is available")
     doc = suite([AREA], name)
     assert failed_ids(doc) == CAUGHT[name], doc["_output"]
     breaks = set(faults.catalogue()[name].breaks)
@@ -85,7 +89,10 @@ def test_fault_is_caught_by_exactly_these_specs(suite, name: str) -> None:
 
 def test_every_device_fault_is_tested_and_every_cpu_spec_caught() -> None:
     mine = {n for n, f in faults.catalogue().items() if f.make.__module__ == MODULE}
-    assert mine == set(CAUGHT) | (set(CUDA_CAUGHT) if HAS_CUDA else set())
+    assert mine == (set(CUDA_CAUGHT) if HAS_CUDA else set(CAUGHT))
+    assert set(CUDA_CAUGHT) == set(CAUGHT) - CPU_ONLY | {
+        "to-device-copies-raw-storage", "to-non-blocking-unsynchronized", "numpy-on-cuda-copies",
+        "cuda-linear-reduced-precision"}
     assert set().union(*CAUGHT.values()) == {s.id for s in area_specs()} - ACCELERATOR_ONLY
 
 

@@ -165,11 +165,16 @@ def test_incomplete_run_cannot_gate(runs, capsys):
     assert "usage.json: the run did not complete (pytest exit status 4: usage error)" in err
 
 
-def test_no_common_environment_exits_2(runs, tmp_path, capsys):
-    run_suite([SPECS[1]], tmp_path, devices="meta", name="meta")
-    code, _, err = gate(capsys, "--baseline", runs["clean"], "--current", tmp_path / "meta.json")
+def test_no_common_environment_exits_2(runs, capsys):
+    # Recorded on a GPU box with another torch build: nothing here shares its environment.
+    recorded = GATE / "results" / "h200-torch2.11-clean.json"
+    code, _, err = gate(capsys, "--baseline", recorded, "--current", runs["clean"])
     assert code == 2
-    assert "share no environment" in err and "meta" in err
+    assert "share no environment" in err and "torch 2.11.0+cu130, numpy 2.x, cuda (NVIDIA H200)" in err
+    # Matched by device alone, the cpu results compare (the H200 box's cuda ones are not checked).
+    code, out, _ = gate(capsys, "--baseline", recorded, "--current", runs["clean"], "--across-versions")
+    assert code == 0, out
+    assert "cuda (NVIDIA H200) is in the baseline but not in the current results" in out
 
 
 def test_spec_file_that_stops_loading_regresses(tmp_path, capsys):
@@ -196,10 +201,12 @@ def test_strict_refuses_a_missing_environment(runs, tmp_path, capsys):
     assert code == 2 and "--strict: no current results for" in err and "meta" in err
 
 
-def test_across_versions_matches_by_device(runs, capsys):
-    # Same torch here, so this only shows the flag pairs environments and still gates.
-    code, out, _ = gate(capsys, "--baseline", runs["clean"], "--current", runs["fault"], "--across-versions")
-    assert code == 1 and ADD_SPEC in out
+def test_across_versions_still_gates(capsys):
+    # A regression against a baseline of another torch build, matched by device.
+    recorded = GATE / "results"
+    code, out, _ = gate(capsys, "--baseline", recorded / "h200-torch2.11-clean.json",
+                        "--current", recorded / "h200-torch2.11-fault.json", "--across-versions")
+    assert code == 1 and f"{ADD_SPEC} [cuda]" in out
 
 
 def test_baseline_refuses_faulted_or_incomplete_runs(runs, tmp_path, capsys):

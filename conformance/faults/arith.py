@@ -59,12 +59,12 @@ def _mm_no_shape_check(original: Any) -> Any:
        "torch.sum ignores keepdim=True and always squeezes the reduced dimension")
 def _sum_keepdim_dropped(original: Any) -> Any:
     def sum(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - same name as the patched function
-        args = list(args)
-        if len(args) > 2:
-            args[2] = False
+        positional = list(args)
+        if len(positional) > 2:  # sum(input, dim, keepdim)
+            positional[2] = False
         if "keepdim" in kwargs:
             kwargs["keepdim"] = False
-        return original(*args, **kwargs)
+        return original(*positional, **kwargs)
     return sum
 
 
@@ -77,8 +77,8 @@ def _max_dim_last_tie(original: Any) -> Any:
         if not isinstance(res, tuple) or "out" in kwargs:
             return res  # full reduction or element-wise max: no indices to get wrong
         dim = args[0] if args else kwargs["dim"]
-        flipped = original(input.flip(dim), *args, **kwargs)
-        return torch.return_types.max((res.values, input.shape[dim] - 1 - flipped.indices))
+        values, flipped = res[0], original(input.flip(dim), *args, **kwargs)[1]
+        return torch.return_types.max((values, input.shape[dim] - 1 - flipped))
     return max
 
 

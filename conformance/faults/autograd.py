@@ -91,7 +91,7 @@ def _mul_grad_swapped(original: Any) -> Any:
 def _leaves(tensors: Any) -> list[torch.Tensor]:
     """The leaf tensors a backward from `tensors` would accumulate into (AccumulateGrad nodes)."""
     roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
-    stack = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+    stack: list[Any] = [t.grad_fn for t in roots if isinstance(t, torch.Tensor) and t.grad_fn is not None]
     seen: set[int] = set()
     out = []
     while stack:

@@ -5,6 +5,8 @@ Some faults only misbehave when data really moves between a host and an accelera
 copy, a non_blocking copy, `.numpy()` of a CUDA tensor, a GPU GEMM).  A CPU-only run cannot see them,
 so they are registered only where CUDA is available: there `conformance mutate --device cuda` and
 `--fault NAME` use them, and a CPU-only catalogue does not list faults nothing there could catch.
+Conversely `cuda-count-without-runtime` exists only where CUDA is absent.  (A device_count that counts
+one GPU too many on a GPU machine breaks torch's own CUDA initialisation before any spec runs.)
 """
 
 from __future__ import annotations
@@ -87,14 +89,14 @@ def _sum_lost_update(original: Any) -> Any:
     return sum
 
 
-@fault("cuda-count-off-by-one", "torch.cuda.device_count", ["B-DV-5"],
-       "torch.cuda.device_count counts one GPU more than the CUDA runtime can use (e.g. one hidden by "
-       "CUDA_VISIBLE_DEVICES)")
-def _count_off_by_one(original: Any) -> Any:
-    def device_count() -> int:
-        return original() + 1
+if not torch.cuda.is_available():  # with a GPU, a count of at least one is no fault at all
+    @fault("cuda-count-without-runtime", "torch.cuda.device_count", ["B-DV-5"],
+           "torch.cuda.device_count reports a GPU (as NVML sees one) although the CUDA runtime cannot use any")
+    def _count_without_runtime(original: Any) -> Any:
+        def device_count() -> int:
+            return max(original(), 1)
 
-    return device_count
+        return device_count
 
 
 def _target_device(self: torch.Tensor, args: tuple, kwargs: dict) -> torch.device | None:
