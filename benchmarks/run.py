@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conformance import expr, profiles, runner, spec  # noqa: E402
-
 import twins  # noqa: E402
+
+from conformance import expr, profiles, runner, spec  # noqa: E402
 
 BENCH_SPECS = Path(__file__).resolve().parent / "specs" / "bench.yaml"
 

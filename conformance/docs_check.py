@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import importlib.util
 import inspect
 import json
 import re
@@ -119,6 +120,11 @@ def check_one(spec_id: str, source: dict[str, Any], threshold: float = THRESHOLD
     obj_name, quote = source.get("object"), source.get("quote")
     if not obj_name or not quote:
         return Drift(spec_id, obj_name, "no-quote", reason="spec names no source.object" if not obj_name else "no quote")
+    if source.get("quote_from") == "page":
+        return Drift(spec_id, obj_name, "no-quote", reason="quote is from the documentation page, not a docstring")
+    root = obj_name.split(".")[0]
+    if root != "torch" and importlib.util.find_spec(root) is None:
+        return Drift(spec_id, obj_name, "no-quote", reason=f"{root} is not installed: not checkable here")
     try:
         obj = resolve(obj_name)
     except ObjectNotFound as e:

@@ -100,7 +100,7 @@ def torch_dtype(x: object) -> torch.dtype | None:
 def tolerance(*dtypes: torch.dtype | None, table: dict | None = None) -> tuple[float, float]:
     """The loosest tolerance among ``dtypes``; exact (0, 0) when none is floating/complex."""
     table = CLOSE if table is None else table
-    tols = [table[d] for d in dtypes if d in table]
+    tols = [table[d] for d in dtypes if d is not None and d in table]
     if not tols:
         return 0.0, 0.0
     return max(t[0] for t in tols), max(t[1] for t in tols)

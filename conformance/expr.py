@@ -300,7 +300,7 @@ class _Compiler:
             a, b = self.expr(node.left), self.expr(node.right)
             return lambda env: op(a(env), b(env))
         if isinstance(node, ast.UnaryOp):
-            uop = _UNARY[type(node.op)]
+            uop: Callable[[Any], Any] = _UNARY[type(node.op)]  # type: ignore[assignment]
             a = self.expr(node.operand)
             return lambda env: uop(a(env))
         if isinstance(node, ast.BoolOp):

@@ -153,8 +153,8 @@ def _utc(stamp: str) -> str:
     except ValueError:
         return stamp
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).isoformat()
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat()
 
 
 @dataclass
@@ -260,7 +260,7 @@ def write_set(merged: Merged, path: Path, kind: str = "merged") -> None:
         "schema": SET_SCHEMA,
         "schema_version": SET_VERSION,
         "kind": kind,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "sources": merged.sources,
         "warnings": merged.warnings,
         "documents": merged.documents,

@@ -443,7 +443,7 @@ def document(outcomes: list[Outcome], specs: list[Any], catalogue: dict[str, Any
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "environment": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
         "clean": {"passed": clean[0], "duration": round(clean[1], 3)},
         "faults": [{

@@ -90,7 +90,7 @@ _DENIED_IDS = _denied_objects()
 
 def module_allowed(module: types.ModuleType) -> bool:
     name = module.__name__
-    if not name.split(".")[0] in ALLOWED_MODULE_ROOTS:
+    if name.split(".")[0] not in ALLOWED_MODULE_ROOTS:
         return False
     return not _denied_module_name(name)
 

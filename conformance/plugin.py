@@ -17,7 +17,8 @@ import torch
 from hypothesis import settings
 from packaging.version import Version
 
-from . import devices, known_failures, profiles, runner, spec as spec_mod
+from . import devices, known_failures, profiles, runner
+from . import spec as spec_mod
 from .errors import SpecError
 from .values import describe, short
 

@@ -167,8 +167,8 @@ def _when(stamp: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(stamp)
     except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def load_documents(path: str | Path) -> list[dict[str, Any]]:
@@ -301,7 +301,7 @@ def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: s
                   coverage=_coverage(runs, cols), drift_columns=drift_columns,
                   baseline=_baseline_summary(rows, base_doc, baseline) if base_doc is not None else None,
                   mutate=_mutate_view(mutate_doc, mutate) if mutate_doc is not None else None,
-                  generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                  generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
 # -- baseline -------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ class ResultsPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.items: dict[str, dict[str, Any]] = {}
         self.specs: dict[str, Any] = {}
-        self.started = dt.datetime.now(dt.timezone.utc)
+        self.started = dt.datetime.now(dt.UTC)
 
     # -- workers and serial runs: attach per-item data to the report -----------------------------
     @pytest.hookimpl(hookwrapper=True)
@@ -126,7 +126,7 @@ class ResultsPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        props = [v for k, v in report.user_properties if k == PROP]
+        props: list[dict[str, Any]] = [v for k, v in report.user_properties if k == PROP]  # type: ignore[misc]
         if not props:
             return
         entry = self.items.setdefault(report.nodeid, {"nodeid": report.nodeid, "status": None,
@@ -175,7 +175,7 @@ class ResultsPlugin:
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
             "run_id": uuid.uuid4().hex,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "started": self.started.isoformat(timespec="seconds"),
             "command": sys.argv,
             "exit_status": int(session.exitstatus),
@@ -245,7 +245,7 @@ def load(path: str | Path) -> dict[str, Any]:
                            f"this tool reads version {SCHEMA_VERSION}")
     errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(doc), key=lambda e: list(e.path))
     if errors:
-        e = errors[0]
-        where = "/".join(map(str, e.absolute_path)) or "(top level)"
-        raise ResultsError(f"{p}: invalid results document at {where}: {e.message}")
+        first = errors[0]
+        where = "/".join(map(str, first.absolute_path)) or "(top level)"
+        raise ResultsError(f"{p}: invalid results document at {where}: {first.message}")
     return doc

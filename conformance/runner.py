@@ -14,7 +14,8 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from . import checks, spec as spec_mod
+from . import checks
+from . import spec as spec_mod
 from .values import snapshot
 
 SEEDS = st.integers(0, 2**31 - 1)
@@ -95,6 +96,6 @@ def build_test(spec: spec_mod.Spec, device: str, record: Record) -> Any:
         run_example(spec, dev, data, record)
 
     if spec.max_examples is not None:
-        current = settings.default.max_examples
+        current = settings().max_examples  # a fresh settings() inherits the loaded profile
         test = settings(max_examples=min(current, spec.max_examples))(test)
     return test

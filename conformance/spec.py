@@ -253,10 +253,11 @@ class _Builder:
         if kind_name == "raises":
             exc = self.ns.get(str(raw_args[0]))
             try:
-                args: tuple = (lambda env, e=checks.exception_type(exc): e,)
+                exc_type = checks.exception_type(exc)
             except TypeError:
                 raise self.err(path + (kind_name,), f"{raw_args[0]!r} is not an allowed exception type",
                                "use RuntimeError, ValueError, TypeError, IndexError, ...") from None
+            args: tuple = (lambda env: exc_type,)
         elif kind_name == "dtype":
             target = raw_args[1]
             if isinstance(target, str) and target in names_dtypes():

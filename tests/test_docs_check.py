@@ -84,3 +84,10 @@ def test_cli_exit_codes(tmp_path) -> None:
     drift = subprocess.run(run, capture_output=True, text=True)
     assert drift.returncode == 1, drift.stdout + drift.stderr
     assert "a/bad" in drift.stdout
+
+
+def test_page_quotes_and_absent_optional_packages_are_no_quote() -> None:
+    page = docs_check.check_one("a/b", {**SOURCE, "quote_from": "page"})
+    assert page.status == "no-quote" and "page" in (page.reason or "")
+    absent = docs_check.check_one("a/b", {"object": "no_such_package_xyz.thing", "quote": "words words"})
+    assert absent.status == "no-quote" and "not installed" in (absent.reason or "")

@@ -201,12 +201,13 @@ def test_strict_refuses_a_missing_environment(runs, tmp_path, capsys):
     assert code == 2 and "--strict: no current results for" in err and "meta" in err
 
 
-def test_across_versions_still_gates(capsys):
-    # A regression against a baseline of another torch build, matched by device.
-    recorded = GATE / "results"
-    code, out, _ = gate(capsys, "--baseline", recorded / "h200-torch2.11-clean.json",
-                        "--current", recorded / "h200-torch2.11-fault.json", "--across-versions")
-    assert code == 1 and f"{ADD_SPEC} [cuda]" in out
+def test_across_versions_still_gates(runs, capsys):
+    # The fault injected here, against a baseline recorded with another torch build: matched by device.
+    recorded = GATE / "results" / "h200-torch2.11-clean.json"
+    code, out, _ = gate(capsys, "--baseline", recorded, "--current", runs["fault"], "--across-versions")
+    assert code == 1, out
+    assert f"{ADD_SPEC} [cpu]" in out.split("REGRESSED (1):", 1)[1]
+    assert "against a baseline of torch 2.11.0+cu130, numpy 2.x, cpu (x86_64)" in out
 
 
 def test_baseline_refuses_faulted_or_incomplete_runs(runs, tmp_path, capsys):

@@ -63,6 +63,17 @@ def _squeeze_dim_all(original: Any) -> Any:
     return squeeze
 
 
+@fault("squeeze-keeps-batch-dim", "torch.squeeze", ["B-SH-4"],
+       "torch.squeeze(x) without dim never removes dim 0 (a guard against squeezing away a batch of one), "
+       "so a leading size-1 dim survives")
+def _squeeze_keeps_batch_dim(original: Any) -> Any:
+    def squeeze(input: Any, *args: Any, **kw: Any) -> Any:
+        if args or kw or input.dim() == 0 or input.shape[0] != 1:
+            return original(input, *args, **kw)
+        return original(input, tuple(range(1, input.dim())))
+    return squeeze
+
+
 @fault("unsqueeze-negative-off-by-one", "torch.Tensor.unsqueeze", ["B-SH-4"],
        "Tensor.unsqueeze wraps a negative dim as dim + input.dim() instead of dim + input.dim() + 1, "
        "so -1 inserts before the last dim rather than at the end")

@@ -30,4 +30,4 @@ def build_one(raw: Any, ctx: Ctx, key: str) -> Given:
         close = difflib.get_close_matches(str(kind), sorted(KINDS), n=1)
         raise OptionError(str(kind), f"unknown input kind {kind!r}",
                           f"did you mean {close[0]!r}?" if close else f"kinds: {sorted(KINDS)}")
-    return KINDS[kind](opts if opts is not None else {}, ctx)
+    return KINDS[kind](opts if opts is not None else {}, ctx)  # type: ignore[call-arg]

@@ -66,7 +66,7 @@ class _Array(Given):
                                         self.nan, self.inf, allow_subnormal=False)
         info = np.iinfo(np.dtype(name))
         dlo, dhi = DEFAULT_BOUNDS["int"]
-        return st.integers(max(info.min, dlo if lo is None else lo), min(info.max, dhi if hi is None else hi))
+        return st.integers(int(max(info.min, dlo if lo is None else lo)), int(min(info.max, dhi if hi is None else hi)))
 
     def _array(self, data: Any, env: Env) -> tuple[np.ndarray, str, tuple | None]:
         """Draw (host array, dtype name, the index that makes it non-contiguous or None)."""
