@@ -51,6 +51,12 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile(name)
     _activate_faults(config)
     known_failures.configure(config)
+    if os.environ.get("PYTEST_XDIST_WORKER") and "CONFORMANCE_TORCH_THREADS" not in os.environ:
+        # Each xdist worker is a process of its own: intra-op threads on top oversubscribe the cores
+        # (spec tensors are tiny, far below torch's parallel grain size anyway).
+        torch.set_num_threads(1)
+    elif os.environ.get("CONFORMANCE_TORCH_THREADS"):
+        torch.set_num_threads(int(os.environ["CONFORMANCE_TORCH_THREADS"]))
     try:
         config.stash[DEVICES] = devices.parse(config.getoption("device"))
     except devices.DeviceError as e:

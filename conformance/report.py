@@ -26,6 +26,7 @@ from .results import ResultsError
 
 STATUSES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 BAD = ("failed", "error")
+GOOD = ("passed", "xfailed", "xpassed")  # a known divergence that holds is not a failure
 ANY_DEVICE = "*"  # results of a spec file that did not load
 
 
@@ -171,6 +172,14 @@ def _when(stamp: str) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
+def _version_key(text: str) -> tuple:
+    from packaging.version import InvalidVersion, Version
+    try:
+        return (0, Version(text), "")
+    except InvalidVersion:
+        return (1, Version("0"), text)
+
+
 def load_documents(path: str | Path) -> list[dict[str, Any]]:
     """The results documents in PATH: one run, or a results set (`conformance merge`)."""
     try:
@@ -227,8 +236,8 @@ def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: s
             device = devs[0] if r["device"] == ANY_DEVICE and devs else r["device"]
             held[_column_key(run.env, device)][r["spec_id"]].append((run, r))
 
-    # Real builds first, mutation (fault) runs after; then torch versions and devices as first seen.
-    cols = sorted(columns.values(), key=lambda c: (c.fault is not None, c.fault or ""))
+    # Real builds first, mutation (fault) runs after; older torch versions left; devices as first seen.
+    cols = sorted(columns.values(), key=lambda c: (c.fault is not None, c.fault or "", _version_key(c.torch)))
     numpy_differs = len({c.numpy for c in cols}) > 1
     for i, c in enumerate(cols):
         c.index = i
@@ -325,9 +334,9 @@ def _mark_changes(rows: list[Row], base: dict[str, Any]) -> None:
             cell.before = before
             if before is None:
                 cell.change = "new"
-            elif cell.status in BAD and before not in BAD:
+            elif cell.status in BAD and before in GOOD:
                 cell.change = "regressed"
-            elif before in BAD and cell.status not in BAD:
+            elif before in BAD and cell.status in GOOD:
                 cell.change = "fixed"
             elif before != cell.status:
                 cell.change = "changed"
@@ -390,8 +399,7 @@ def _drift_columns(cols: list[Column]) -> list[tuple[str, Run]]:
 def _mutate_view(doc: dict[str, Any], path: Any) -> dict[str, Any]:
     faults = sorted(doc["faults"], key=lambda f: (f["killed"], f["name"]))  # survivors first
     return {"path": str(path), "doc": doc, "faults": faults,
-            "survivors": [f for f in faults if not f["killed"]],
-            "catchers": sorted((s, names) for s, names in doc["specs"].items() if names)}
+            "survivors": [f for f in faults if not f["killed"]]}
 
 
 # -- rendering ------------------------------------------------------------------------------------

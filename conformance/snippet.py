@@ -161,11 +161,10 @@ class _Inputs:
         kind = d.get("kind")
         if kind == "tensor":
             return self.tensor(name, d)
-        if kind == "ndarray":
-            lines = self.ndarray(name, d)
-            if len(lines) > 1:
+        if kind == "ndarray":  # inside a list: one expression, so always contiguous
+            if not d.get("contiguous", True):
                 self.notes.append(f"{name}: a non-contiguous ndarray inside a list is rebuilt contiguous")
-            return lines[0].split(" = ", 1)[1].split("  #")[0]
+            return self.ndarray(name, {**d, "contiguous": True})[0].split(" = ", 1)[1]
         if kind == "dtype":
             return _dtype_src(d.get("value"))
         if kind == "list":
@@ -295,11 +294,15 @@ def _np(*values):  # tensors seen as ndarrays, as the numpy side of matches_nump
 }
 _HELPER_NEEDS = {"_in_range": ["_t"], "_equal": ["_t"]}
 
-# The templates of `equal`/`not_equal` use torch.equal, which treats NaN as unequal and cannot
-# compare non-numeric values (lists of names); the suite's semantics need a helper.
+# Where a kind's template differs from what the suite checks: `equal`/`not_equal` use torch.equal,
+# which treats NaN as unequal and cannot compare non-numeric values (lists of names); `gradcheck`
+# raises instead of returning False, uses other tolerances and chokes on non-tensor inputs.
 _TEMPLATE_OVERRIDES = {
     "equal": "assert _equal({0}, {1}), 'equal'",
     "not_equal": "assert not _equal({0}, {1}), 'not_equal'",
+    "gradcheck": ("assert torch.autograd.gradcheck({0}, tuple(t.detach().double().requires_grad_() "
+                  "if isinstance(t, torch.Tensor) else t for t in {inputs}), raise_exception=False, "
+                  "eps=1e-6, atol=1e-5, rtol=1e-3), 'gradcheck'"),
 }
 
 # Inline stand-ins for conformance.helpers (same behaviour, no import of the suite).
@@ -356,6 +359,12 @@ _SUITE_HELPERS: dict[str, str] = {
     @staticmethod
     def epoch(loader):  # one full pass as a list of batches
         return list(loader)
+''',
+    "frame_values": '''
+    @staticmethod
+    def frame_values(data):  # pandas.DataFrame(data).values (pandas must be installed)
+        import pandas
+        return pandas.DataFrame(data).values
 ''',
     "flat_samples": '''
     @staticmethod
@@ -522,6 +531,7 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
         head.append(f"# In the suite: {_one_line(entry['error'], 300)}")
     if fault:
         head.append(f"# That run had fault {fault!r} active: this snippet fails only where the fault (or a real bug) is.")
+    notes[:] = list(dict.fromkeys(notes))  # a note per kind of problem, not per occurrence
     head += [f"# NOTE: {_one_line(n, 300)}" for n in notes]
     if fault:
         notes.append(f"the run had the fault {fault!r} active")

@@ -34,13 +34,28 @@ def short(x: Any, limit: int = 300) -> str:
 def snapshot(x: Any) -> Any:
     """A private copy of an input, taken before steps can mutate it."""
     if isinstance(x, torch.Tensor):
-        c = x.detach().clone()
+        c = _same_layout_copy(x.detach())
         return c.requires_grad_(x.requires_grad) if x.requires_grad else c
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, list):
         return [snapshot(v) for v in x]
     return x
+
+
+def _same_layout_copy(x: torch.Tensor) -> torch.Tensor:
+    """A copy with x's strides, so a falsifying example keeps its (non-)contiguity.
+
+    `clone()` makes a sliced tensor contiguous; an empty_strided buffer of the same strides does not.
+    Overlapping layouts (stride 0 from expand) cannot be written into: those fall back to clone().
+    """
+    if x.is_contiguous() or x.device.type == "meta":
+        return x.clone()
+    try:
+        c = torch.empty_strided(x.size(), x.stride(), dtype=x.dtype, device=x.device)
+        return c.copy_(x)
+    except RuntimeError:
+        return x.clone()
 
 
 def describe(x: Any) -> dict[str, Any]:

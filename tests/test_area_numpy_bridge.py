@@ -28,6 +28,7 @@ EXPECTED: dict[str, set[str]] = {
     "tolist-scalar-in-list": {"numpy-bridge/tolist-roundtrip"},
     "argmax-last-on-ties": {"numpy-bridge/reductions-match-numpy"},
     "cat-default-last-dim": {"numpy-bridge/cat-matches-concatenate"},
+    "remainder-truncates": {"numpy-bridge/elementwise-matches-numpy"},
 }
 SPEC_IDS = set().union(*EXPECTED.values()) | {PANDAS_SPEC}
 

@@ -83,3 +83,12 @@ def _cat_default_last(original: Any) -> Any:
     def cat(tensors: Any, dim: Any = None, **kw: Any) -> Any:
         return original(tensors, -1 if dim is None else dim, **kw)
     return cat
+
+
+@fault("remainder-truncates", "torch.remainder", ["B-NP-4"],
+       "torch.remainder computes C's fmod (result takes the dividend's sign) instead of Python's/NumPy's "
+       "modulus (result takes the divisor's sign)")
+def _remainder_truncates(original: Any) -> Any:
+    def remainder(input: Any, other: Any, **kw: Any) -> Any:
+        return torch.fmod(input, other, **kw)
+    return remainder
