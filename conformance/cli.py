@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the specs (wraps pytest); extra args after -- go to pytest")
     run.add_argument("paths", nargs="*", help=f"spec files or folders (default: {DEFAULT_SPECS}/)")
     run.add_argument("--device", help="comma-separated devices, e.g. cpu,cuda (default: cpu,cuda)")
-    run.add_argument("--profile", default="ci", choices=["dev", "ci", "thorough"], help="Hypothesis profile")
+    run.add_argument("--profile", default="ci", choices=["dev", "ci", "thorough", "mutate"], help="Hypothesis profile")
     run.add_argument("-n", help="pytest-xdist workers (a number or auto)")
     run.add_argument("--json", help="write results JSON here")
     run.add_argument("--html", help="also render the HTML report here")

@@ -515,6 +515,7 @@ def register(sub: Any) -> None:
     p.add_argument("--list", action="store_true", help="print the fault catalogue and exit")
     p.add_argument("--device", default=os.environ.get("CONFORMANCE_DEVICES") or "cpu",
                    help="device(s) the specs run on (default: $CONFORMANCE_DEVICES, else cpu)")
-    p.add_argument("--profile", default="ci", choices=["dev", "ci", "thorough"], help="Hypothesis profile")
+    p.add_argument("--profile", default="mutate", choices=["mutate", "dev", "ci", "thorough"],
+                   help="Hypothesis profile (default mutate: ci's examples without shrinking)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one pytest run (default 900)")
     p.set_defaults(func=cmd_mutate)

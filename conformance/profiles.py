@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 DEFAULT = "ci"
 _COMMON: dict[str, Any] = dict(
@@ -22,6 +22,10 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": dict(max_examples=10, **_COMMON),
     "ci": dict(max_examples=25, derandomize=True, database=None, **_COMMON),
     "thorough": dict(max_examples=300, **_COMMON),
+    # Fault runs only need to know *whether* a spec fails: same examples as ci, no shrinking, and
+    # the first failure ends a spec.
+    "mutate": dict(max_examples=25, derandomize=True, database=None, report_multiple_bugs=False,
+                   phases=(Phase.explicit, Phase.reuse, Phase.generate), **_COMMON),
 }
 
 

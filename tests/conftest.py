@@ -29,6 +29,8 @@ def run_suite(paths: list[str | Path], tmp_path: Path, fault: str | None = None,
            "--device", devices, "--conformance-json", str(out), *extra]
     if fault:
         cmd += ["--fault", fault]
+        if "--hypothesis-profile" not in extra:
+            cmd += ["--hypothesis-profile", "mutate"]  # detection only: no shrinking
     env = {k: v for k, v in os.environ.items() if k not in ("CONFORMANCE_FAULT", "PYTEST_XDIST_WORKER")}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
     if not out.exists():

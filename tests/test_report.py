@@ -32,7 +32,7 @@ FAILING = "inplace/add_-returns-self"
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("report-runs")
     clean = run_suite(SPEC_FILES, d, None, devices="cpu,meta", name="clean")
-    faulty = run_suite(SPEC_FILES, d, "add_-returns-new", devices="cpu", name="faulty")
+    faulty = run_suite(SPEC_FILES, d, "add_-returns-new", "--hypothesis-profile", "ci", devices="cpu", name="faulty")
     assert clean["summary"]["failed"] == 0, clean["_output"]
     assert [r["spec_id"] for r in faulty["results"] if r["status"] == "failed"] == [FAILING], faulty["_output"]
     return {"clean": d / "clean.json", "faulty": d / "faulty.json", "dir": d}

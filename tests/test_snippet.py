@@ -30,7 +30,8 @@ EXPECTED = {"inplace/add_-returns-self": "same_object", "views/view-shares-stora
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One real run of the fixture specs with both faults active."""
-    return run_suite(sorted(FIXTURES.glob("*.yaml")), tmp_path_factory.mktemp("snippet"), FAULTS)
+    return run_suite(sorted(FIXTURES.glob("*.yaml")), tmp_path_factory.mktemp("snippet"), FAULTS,
+                     "--hypothesis-profile", "ci")  # shrunk examples make the snippets
 
 
 def _run(code_path: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -40,6 +40,15 @@ def _rand_flipped(original: Any) -> Any:
     return rand
 
 
+@fault("rand-uses-normal-kernel", "torch.rand", ["B-CR-2"],
+       "torch.rand dispatches to the normal kernel (the randn one): standard normal values, negative and "
+       "above 1, with the right shape and dtype")
+def _rand_uses_normal(original: Any) -> Any:
+    def rand(*size: Any, **kw: Any) -> Any:
+        return torch.randn(*size, **kw)
+    return rand
+
+
 @fault("randn-drops-sign", "torch.randn", ["B-CR-2"],
        "torch.randn loses the sign bit: samples are |N(0, 1)| (half-normal, mean ~0.8) instead of N(0, 1)")
 def _randn_drops_sign(original: Any) -> Any:
