@@ -96,7 +96,9 @@ def test_snippet_of_a_passing_example_passes(spec_id: str, tmp_path: Path) -> No
     snip = snippet.build(entry)
     assert snip.text is not None, snip.notes
     if spec_id == "views/noncontiguous-input":
-        assert "[..., ::2]" in snip.text  # the drawn layout is rebuilt, so not_contiguous holds
+        # The drawn layout is rebuilt (from the recorded strides, or the spec's slicing), so
+        # not_contiguous holds in the snippet as in the suite.
+        assert "[..., ::2]" in snip.text or "torch.empty_strided(" in snip.text
     if spec_id == "nn/module-helper-registers":
         assert "class helpers:" in snip.text and "def params(module)" in snip.text
     if spec_id == "shape/reshape-matches-numpy":
