@@ -91,3 +91,12 @@ def test_page_quotes_and_absent_optional_packages_are_no_quote() -> None:
     assert page.status == "no-quote" and "page" in (page.reason or "")
     absent = docs_check.check_one("a/b", {"object": "no_such_package_xyz.thing", "quote": "words words"})
     assert absent.status == "no-quote" and "not installed" in (absent.reason or "")
+
+
+def test_every_spec_of_the_suite_names_its_documented_object() -> None:
+    from pathlib import Path
+
+    from conformance import spec
+    specs, errors = spec.load_paths([Path(__file__).resolve().parent.parent / "specs"])
+    assert not errors, errors[:3]
+    assert [s.id for s in specs if not s.source.get("object")] == []
