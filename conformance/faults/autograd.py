@@ -17,10 +17,9 @@ def _tracked(*tensors: Any) -> bool:
     return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
 
 
-@fault("pow-grad-scaled", "torch.Tensor.__pow__", ["B-AG-1", "B-AG-2", "B-AG-3", "B-AG-4"],
-       "x ** n has a backward that is 1% too small (0.99 * n * x**(n-1))")
-def _pow_grad_scaled(original: Any) -> Any:
-    class ScaledPow(torch.autograd.Function):
+def _pow_function(original: Any, derivative: Any) -> Any:
+    """`base ** n` (computed by the real op) whose backward uses `derivative(base, n)` instead of n*base**(n-1)."""
+    class WrongPow(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, base: torch.Tensor, exponent: float) -> torch.Tensor:
             ctx.save_for_backward(base)
@@ -30,7 +29,15 @@ def _pow_grad_scaled(original: Any) -> Any:
         @staticmethod
         def backward(ctx: Any, grad: torch.Tensor) -> Any:
             (base,) = ctx.saved_tensors
-            return grad * (0.99 * ctx.exponent) * original(base, ctx.exponent - 1), None
+            return grad * derivative(base, ctx.exponent), None
+
+    return WrongPow
+
+
+@fault("pow-grad-scaled", "torch.Tensor.__pow__", ["B-AG-1", "B-AG-2", "B-AG-3", "B-AG-4"],
+       "x ** n has a backward that is 1% too small (0.99 * n * x**(n-1))")
+def _pow_grad_scaled(original: Any) -> Any:
+    ScaledPow = _pow_function(original, lambda base, n: (0.99 * n) * original(base, n - 1))
 
     def __pow__(self: torch.Tensor, exponent: Any) -> Any:
         if isinstance(exponent, int | float) and _tracked(self):
@@ -43,17 +50,7 @@ def _pow_grad_scaled(original: Any) -> Any:
 @fault("pow-grad-exponent-off-by-one", "torch.pow", ["B-AG-6"],
        "torch.pow's backward uses n * x**n instead of n * x**(n-1)")
 def _pow_exponent_off_by_one(original: Any) -> Any:
-    class OffByOnePow(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, base: torch.Tensor, exponent: float) -> torch.Tensor:
-            ctx.save_for_backward(base)
-            ctx.exponent = exponent
-            return original(base, exponent)
-
-        @staticmethod
-        def backward(ctx: Any, grad: torch.Tensor) -> Any:
-            (base,) = ctx.saved_tensors
-            return grad * ctx.exponent * original(base, ctx.exponent), None
+    OffByOnePow = _pow_function(original, lambda base, n: n * original(base, n))
 
     def pow(base: Any, exponent: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(base, torch.Tensor) and isinstance(exponent, int | float) and not args and not kwargs \
