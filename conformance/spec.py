@@ -21,7 +21,7 @@ import torch
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from . import behaviours, checks, expr, helpers, names, strategies, yamlmarks
+from . import behaviours, checks, expr, families, helpers, names, strategies, yamlmarks
 from .errors import ExprError, SpecError
 
 
@@ -346,10 +346,15 @@ def load_text(text: str, file: str) -> tuple[list[Spec], list[SpecError]]:
         return [], [SpecError(file, 1, "", "empty spec file", "a spec needs at least id, title, covers, source, expect")]
     if not isinstance(data, dict | list):
         return [], [SpecError(file, 1, "", f"a spec file holds a mapping or a list of mappings, got {type(data).__name__}")]
+    family_errors: list[SpecError] = []
+    if families.is_family(data):
+        data, lines, family_errors = families.expand(data, lines, file)
+        if not data:
+            return [], family_errors
     errors = [_schema_error(file, lines, e) for e in _best_errors(data)]
     if errors:
         return [], errors[:1] + [e for e in errors[1:] if (e.line, e.key) != (errors[0].line, errors[0].key)][:9]
-    specs, out_errors = [], []
+    specs, out_errors = [], list(family_errors)
     for idx, raw in enumerate(data if isinstance(data, list) else [data]):
         prefix = (idx,) if isinstance(data, list) else ()
         try:
