@@ -140,7 +140,7 @@ class _Builder:
 
     def build(self, raw: dict) -> Spec:
         known_ids = behaviours.ids()
-        for i, cid in enumerate(raw["covers"]):
+        for i, cid in enumerate(raw.get("covers", [])):
             if known_ids and cid not in known_ids:
                 close = difflib.get_close_matches(cid, sorted(known_ids), n=1)
                 raise self.err(("covers", i), f"unknown behaviour id {cid!r}",
@@ -175,7 +175,7 @@ class _Builder:
         steps = tuple(Step(s, self.compile_block(("steps", i), s)) for i, s in enumerate(raw.get("steps", [])))
         expect = tuple(self.expectation(i, e) for i, e in enumerate(raw["expect"]))
         return Spec(
-            id=raw["id"], title=raw["title"], covers=tuple(raw["covers"]), source=raw["source"],
+            id=raw["id"], title=raw["title"], covers=tuple(raw.get("covers", [])), source=raw["source"],
             devices=None if devices == "all" else tuple(devices), torch=spec_torch,
             requires=tuple(raw.get("requires", [])), known=known,
             max_examples=(raw.get("settings") or {}).get("max_examples"),
