@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import twins  # noqa: E402
 
-from conformance import expr, profiles, runner, spec  # noqa: E402
+from conformance.engine import profiles, runner  # noqa: E402
+from conformance.lang import expr, spec  # noqa: E402
 
 BENCH_SPECS = Path(__file__).resolve().parent / "specs" / "bench.yaml"
 

@@ -1,6 +1,8 @@
 """`conformance`: a thin command-line face over the engine's parts.
 
-Each subcommand parses its arguments and calls one module; none holds logic of its own.
+Each subcommand parses its arguments and calls one module; none holds logic of its own.  Every
+ConformanceError is reported here, once, as one line on stderr with exit code 2.  Nothing imports
+this module.
 """
 
 from __future__ import annotations
@@ -11,20 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SPECS = "specs"
+import pytest
 
-
-def default_specs() -> str:
-    """./specs when present, else the specs folder beside the package (an editable install)."""
-    if Path(DEFAULT_SPECS).is_dir():
-        return DEFAULT_SPECS
-    beside = Path(__file__).resolve().parent.parent / "specs"
-    return str(beside) if beside.is_dir() else DEFAULT_SPECS
+from conformance import results
+from conformance.errors import ConformanceError
+from conformance.lang import behaviours, spec
+from conformance.outputs import gate, report
+from conformance.results import merge
+from conformance.tools import docs_check, mutate
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    import pytest
-    pytest_args = [*(args.paths or [default_specs()]), "--hypothesis-profile", args.profile]
+    pytest_args = [*(args.paths or [spec.default_specs()]), "--hypothesis-profile", args.profile]
     if args.device:
         pytest_args += ["--device", args.device]
     if args.json:
@@ -36,15 +36,13 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         pytest_args += ["--conformance-json", args.json]
     code = int(pytest.main(pytest_args + ["-p", "no:cacheprovider", *extra]))
     if args.html:
-        from . import report
         report.render([args.json], Path(args.html))
         print(f"conformance: report written to {args.html}")
     return code
 
 
 def cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
-    from . import spec
-    specs, errors = spec.load_paths(args.paths or [default_specs()])
+    specs, errors = spec.load_paths(args.paths or [spec.default_specs()])
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     print(f"{len(specs)} spec(s) valid, {len(errors)} error(s)")
@@ -52,8 +50,7 @@ def cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
-    from . import behaviours, spec
-    specs, errors = spec.load_paths(args.paths or [default_specs()])
+    specs, errors = spec.load_paths(args.paths or [spec.default_specs()])
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     if args.coverage:
@@ -81,12 +78,41 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
     return 1 if errors else 0
 
 
+def cmd_merge(args: argparse.Namespace, extra: list[str]) -> int:
+    merged = merge.merge_files(args.files)
+    for w in merged.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    merge.write_set(merged, Path(args.output))
+    print(f"conformance merge: {len(args.files)} file(s) -> {len(merged.documents)} environment(s) in {args.output}")
+    if args.split:
+        out = Path(args.split)
+        for env, doc in zip(merged.envs, merged.documents, strict=True):
+            name = f"results-{env.slug}.json"
+            results.write(doc, out / name)
+            print(f"  {out / name}")
+    return 0
+
+
+def _register_merge(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="merge results files from many machines into one results set",
+                       description="Merge results JSON files (single runs or results sets) into one set with "
+                                   "one document per environment (torch x NumPy major x device). A spec x "
+                                   "device held by two runs of one environment: the newer run wins, with a "
+                                   "warning naming both files.")
+    p.add_argument("files", nargs="+", metavar="RESULTS.json")
+    p.add_argument("-o", "--output", required=True, metavar="MERGED.json", help="write the results set here")
+    p.add_argument("--split", metavar="DIR",
+                   help="also write each environment as a plain results document into DIR "
+                        "(for tools that read single runs)")
+    p.set_defaults(func=cmd_merge)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conformance", description="PyTorch conformance suite")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the specs (wraps pytest); extra args after -- go to pytest")
-    run.add_argument("paths", nargs="*", help=f"spec files or folders (default: {DEFAULT_SPECS}/)")
+    run.add_argument("paths", nargs="*", help=f"spec files or folders (default: {spec.DEFAULT_SPECS}/)")
     run.add_argument("--device", help="comma-separated devices, e.g. cpu,cuda (default: cpu,cuda)")
     run.add_argument("--profile", default="ci", choices=["dev", "ci", "thorough", "mutate"], help="Hypothesis profile")
     run.add_argument("-n", help="pytest-xdist workers (a number or auto)")
@@ -104,15 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
 
-    # Subcommands owned by other modules (report, gate, mutate, docs-check) register themselves.
-    import importlib
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"conformance.{name}").register(sub)
+    docs_check.register(sub)
+    mutate.register(sub)
+    gate.register(sub)
+    _register_merge(sub)
+    report.register(sub)
     return p
-
-
-# Each module defines `register(subparsers)` adding its subcommand(s).
-COMMAND_MODULES: list[str] = ["docs_check", "mutate", "gate", "merge", "report"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1:]
     args = build_parser().parse_args(argv)
-    return int(args.func(args, extra))
+    try:
+        return int(args.func(args, extra))
+    except ConformanceError as e:
+        print(f"conformance {args.command}: error: {e}", file=sys.stderr, flush=True)
+        return e.exit_code
 
 
 if __name__ == "__main__":

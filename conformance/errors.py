@@ -1,12 +1,22 @@
-"""The one error type of spec loading: it always knows where the problem is."""
+"""The one error hierarchy: every problem the user can cause is a ConformanceError.
+
+The CLI maps a ConformanceError to one line on stderr and exit code 2, in one place (cli.main);
+anything else escaping is a bug of ours and keeps its traceback.  Stdlib only: every layer imports it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 
+class ConformanceError(Exception):
+    """Bad input (a spec, a results file, an option): reported as a message, exit code 2."""
+
+    exit_code = 2
+
+
 @dataclass
-class SpecError(Exception):
+class SpecError(ConformanceError):
     """A problem in a spec file, located at file:line and a key path like ``expect[2].shape``."""
 
     file: str
@@ -21,7 +31,7 @@ class SpecError(Exception):
         return f"{text}\n  hint: {self.hint}" if self.hint else text
 
 
-class ExprError(Exception):
+class ExprError(ConformanceError):
     """A problem in one expression; the loader turns it into a located SpecError."""
 
     def __init__(self, message: str, hint: str = "", offset_line: int = 0):
@@ -29,3 +39,15 @@ class ExprError(Exception):
         self.message = message
         self.hint = hint
         self.offset_line = offset_line  # line inside a multi-line step block (0-based)
+
+
+class OptionError(ConformanceError):
+    """A bad option of a `given` strategy; the loader turns it into a located SpecError."""
+
+    def __init__(self, key: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.key, self.message, self.hint = key, message, hint
+
+
+class UsageError(ConformanceError):
+    """A bad command-line option or combination (devices, known-failures file, fault name, ...)."""

@@ -60,10 +60,10 @@ fi
 # Loading it both ways would register it twice, hence the check (or an explicit opt-out of the entry point).
 PLUGIN=()
 if [ "${CONFORMANCE_PLUGIN_FROM_SOURCE:-0}" = 1 ]; then
-    PLUGIN=(-p no:conformance -p conformance.plugin)
+    PLUGIN=(-p no:conformance -p conformance.pytest_plugin.hooks)
 elif ! "$PYTHON" -c 'import sys, importlib.metadata as m
-sys.exit(0 if any(e.value == "conformance.plugin" for e in m.entry_points(group="pytest11")) else 1)'; then
-    PLUGIN=(-p conformance.plugin)
+sys.exit(0 if any(e.value == "conformance.pytest_plugin.hooks" for e in m.entry_points(group="pytest11")) else 1)'; then
+    PLUGIN=(-p conformance.pytest_plugin.hooks)
 fi
 
 "$PYTHON" - <<'EOF'
@@ -90,7 +90,7 @@ if [ ! -s "$OUTDIR/results.json" ]; then
     exit 2
 fi
 
-if "$PYTHON" -c 'import conformance.report' 2>/dev/null; then
+if "$PYTHON" -c 'import conformance.outputs.report' 2>/dev/null; then
     "$PYTHON" -m conformance.cli report "$OUTDIR/results.json" -o "$OUTDIR/index.html" \
         || echo "gpu-check: the HTML report failed; results.json is complete" >&2
 fi

@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import faults, spec
+from conformance.lang import spec
+from conformance.tools import faults
 
 AREA = SPECS / "arith"
-MODULE = "conformance.faults.arith"
+MODULE = "conformance.tools.faults.arith"
 
 # fault -> the specs that must fail with it active (and no others).
 CAUGHT = {

@@ -9,10 +9,11 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import checks, faults, spec
+from conformance.lang import checks, spec
+from conformance.tools import faults
 
 AREA = SPECS / "autograd"
-MODULE = "conformance.faults.autograd"
+MODULE = "conformance.tools.faults.autograd"
 
 # fault -> the specs that must notice it (and no others)
 CAUGHT = {

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import behaviours, faults
+from conformance.lang import behaviours
+from conformance.tools import faults
 
 AREA = SPECS / "creation"
-MODULE = "conformance.faults.creation"
+MODULE = "conformance.tools.faults.creation"
 
 # fault -> the specs that must fail with it active (and no others).  Some faults reach a second spec
 # on purpose: torch.zeros/torch.tensor also build the tensors whose requires_grad must raise.

@@ -11,10 +11,11 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import docs_check, faults, helpers, spec
+from conformance.lang import drift, helpers, spec
+from conformance.tools import faults
 
 AREA = SPECS / "data"
-MODULE = "conformance.faults.data"
+MODULE = "conformance.tools.faults.data"
 BEHAVIOURS = {f"B-DL-{i}" for i in range(1, 4)}
 
 # fault -> the specs that must notice it (and no others)
@@ -45,7 +46,7 @@ def test_specs_cover_every_data_behaviour() -> None:
 
 
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: docs_check.check_one(s.id, s.source) for s in area_specs()}
+    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
     assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
 
 

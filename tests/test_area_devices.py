@@ -11,11 +11,12 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import faults, spec
+from conformance.lang import spec
+from conformance.tools import faults
 
 AREA = SPECS / "devices"
 TRAINING = SPECS / "autograd" / "training-step-matches-cpu.yaml"  # the autograd side of B-DV-4
-MODULE = "conformance.faults.devices"
+MODULE = "conformance.tools.faults.devices"
 HAS_CUDA = torch.cuda.is_available()
 
 # Faults caught on the CPU (spec ids of specs/devices).

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import faults, spec
+from conformance.lang import spec
+from conformance.tools import faults
 
 AREA = SPECS / "inplace"
-MODULE = "conformance.faults.inplace"
+MODULE = "conformance.tools.faults.inplace"
 
 # fault -> the specs that must fail with it active (and no others).  A write that never reaches self
 # also skips the version bump and the leaf check, so the autograd specs notice those faults too.

@@ -10,10 +10,11 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import docs_check, faults, spec
+from conformance.lang import drift, spec
+from conformance.tools import faults
 
 AREA = SPECS / "nn"
-MODULE = "conformance.faults.nn"
+MODULE = "conformance.tools.faults.nn"
 BEHAVIOURS = {f"B-NN-{i}" for i in range(1, 7)}
 
 # fault -> the specs that must notice it (and no others)
@@ -49,7 +50,7 @@ def test_specs_cover_every_nn_behaviour() -> None:
 
 
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: docs_check.check_one(s.id, s.source) for s in area_specs()}
+    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
     assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
 
 

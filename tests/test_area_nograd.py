@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import faults, spec
+from conformance.lang import spec
+from conformance.tools import faults
 
 AREA = SPECS / "no-grad"
-MODULE = "conformance.faults.nograd"
+MODULE = "conformance.tools.faults.nograd"
 KNOWN = {"no-grad/views-inside-no-grad"}  # a documented divergence: reported xfailed, never failed
 
 CAUGHT = {

@@ -11,10 +11,11 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import behaviours, faults, helpers
+from conformance.lang import behaviours, helpers
+from conformance.tools import faults
 
 AREA = SPECS / "numpy-bridge"
-MODULE = "conformance.faults.numpy_bridge"
+MODULE = "conformance.tools.faults.numpy_bridge"
 PANDAS_SPEC = "numpy-bridge/pandas-dataframe-values"
 HAVE_PANDAS = importlib.util.find_spec("pandas") is not None
 

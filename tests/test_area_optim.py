@@ -10,10 +10,11 @@ import pytest
 import torch
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import docs_check, faults, helpers, spec
+from conformance.lang import drift, helpers, spec
+from conformance.tools import faults
 
 AREA = SPECS / "optim"
-MODULE = "conformance.faults.optim"
+MODULE = "conformance.tools.faults.optim"
 BEHAVIOURS = {f"B-OP-{i}" for i in range(1, 5)}
 
 SGD_RULE = {"optim/sgd-step-rule", "optim/sgd-step-skips-params-without-grad"}
@@ -43,7 +44,7 @@ def test_specs_cover_every_optim_behaviour() -> None:
 
 
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: docs_check.check_one(s.id, s.source) for s in area_specs()}
+    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
     assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
 
 

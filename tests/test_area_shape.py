@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import behaviours, faults
+from conformance.lang import behaviours
+from conformance.tools import faults
 
 AREA = SPECS / "shape"
-MODULE = "conformance.faults.shape"
+MODULE = "conformance.tools.faults.shape"
 
 EXPECTED: dict[str, set[str]] = {
     "size-returns-tuple": {"shape/size-is-torch-size"},

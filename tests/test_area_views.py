@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import faults, spec
+from conformance.lang import spec
+from conformance.tools import faults
 
 AREA = SPECS / "views"
-MODULE = "conformance.faults.views"
+MODULE = "conformance.tools.faults.views"
 
 # fault -> the specs that must fail with it active (and no others).
 CAUGHT = {

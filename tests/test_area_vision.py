@@ -11,11 +11,12 @@ import importlib.util
 import pytest
 from conftest import SPECS, failed_ids, statuses
 
-from conformance import docs_check, faults, spec
-from conformance.faults import vision
+from conformance.lang import drift, spec
+from conformance.tools import faults
+from conformance.tools.faults import vision
 
 AREA = SPECS / "vision"
-MODULE = "conformance.faults.vision"
+MODULE = "conformance.tools.faults.vision"
 BEHAVIOURS = {"B-TV-1", "B-TV-2"}
 HAVE_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 needs_torchvision = pytest.mark.skipif(not HAVE_TORCHVISION, reason="torchvision not installed")
@@ -68,7 +69,7 @@ def test_without_torchvision_every_spec_is_skipped_with_the_reason(suite) -> Non
 
 @needs_torchvision
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: docs_check.check_one(s.id, s.source) for s in area_specs()}
+    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
     assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
 
 

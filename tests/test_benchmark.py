@@ -16,7 +16,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import twins  # noqa: E402
 
-from conformance import faults, runner, spec  # noqa: E402
+from conformance.engine import runner  # noqa: E402
+from conformance.lang import spec  # noqa: E402
+from conformance.tools import faults  # noqa: E402
 
 BENCH = ROOT / "benchmarks" / "specs" / "bench.yaml"
 

@@ -13,8 +13,9 @@ import pytest
 import torch
 import yaml
 
-from conformance import checks, runner, spec
-from conformance.checks import CheckFailed
+from conformance.engine import runner
+from conformance.lang import checks, spec
+from conformance.lang.checks import CheckFailed
 
 F32_2x3 = {"x": {"tensor": {"dtype": ["float32"], "shape": [2, 3]}}}
 I64_3 = {"x": {"tensor": {"dtype": ["int64"], "shape": [3]}}}

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from conformance import behaviours, cli
+from conformance import cli
+from conformance.lang import behaviours
 
 ENGINE = Path(__file__).parent / "fixtures" / "engine"
 RUN = ENGINE / "run"

@@ -14,7 +14,8 @@ import pytest
 import torch
 from conftest import ROOT, SPECS, statuses
 
-from conformance import devices, results
+from conformance import results
+from conformance.engine import devices
 
 HAS_CUDA = torch.cuda.is_available()
 META_SPECS = {"devices/to-other-device-metadata", "devices/to-returns-self-when-unchanged",
@@ -166,7 +167,7 @@ def test_gpu_check_script_without_a_gpu_reports_cuda_as_not_run(tmp_path: Path) 
         assert "WARNING: cuda not available" in proc.stdout
         assert {cells[(i, "cuda")] for i in ids} == {"skipped"}
     assert "bringing up nodes" in (out / "pytest.log").read_text()  # xdist workers loaded the plugin too
-    has_report = importlib.util.find_spec("conformance.report") is not None
+    has_report = importlib.util.find_spec("conformance.outputs.report") is not None
     assert (out / "index.html").exists() == has_report or "HTML report failed" in proc.stderr
 
 

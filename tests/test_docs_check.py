@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from conformance import docs_check
+from conformance.lang import drift
 
 SOURCE = {"object": "torch.from_numpy", "quote": "The returned tensor and ndarray share the same memory."}
 
@@ -24,14 +24,14 @@ def _with_doc(monkeypatch: pytest.MonkeyPatch, doc: str) -> None:
 
 
 def test_real_docstring_is_current() -> None:
-    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    d = drift.check_one("numpy-bridge/x", SOURCE)
     assert d.status == "current", d
 
 
 def test_reworded_docstring_is_reported_with_a_diff(monkeypatch: pytest.MonkeyPatch) -> None:
     _with_doc(monkeypatch, "Creates a Tensor from a numpy.ndarray.\n\nThe returned tensor and :attr:`ndarray` "
                            "share the same underlying memory buffer.")
-    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    d = drift.check_one("numpy-bridge/x", SOURCE)
     assert d.status == "reworded", d
     assert d.similarity is not None and 0.8 <= d.similarity < 1.0
     assert d.diff and "underlying" in d.diff
@@ -39,23 +39,23 @@ def test_reworded_docstring_is_reported_with_a_diff(monkeypatch: pytest.MonkeyPa
 
 def test_dropped_promise_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     _with_doc(monkeypatch, "Creates a Tensor from a numpy.ndarray. The result is always a fresh copy.")
-    d = docs_check.check_one("numpy-bridge/x", SOURCE)
+    d = drift.check_one("numpy-bridge/x", SOURCE)
     assert d.status == "missing", d
 
 
 def test_no_object_or_no_docstring_is_no_quote(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert docs_check.check_one("a/b", {"quote": "something promised"}).status == "no-quote"
+    assert drift.check_one("a/b", {"quote": "something promised"}).status == "no-quote"
     _with_doc(monkeypatch, "")
-    assert docs_check.check_one("a/b", SOURCE).status == "no-quote"
+    assert drift.check_one("a/b", SOURCE).status == "no-quote"
 
 
 def test_markup_is_normalised() -> None:
-    assert docs_check.normalise("Returns :attr:`self`  with ``dim``\n  *kept*") == "returns self with dim kept"
-    assert docs_check.normalise(":func:`~torch.foo.bar` x") == "bar x"
+    assert drift.normalise("Returns :attr:`self`  with ``dim``\n  *kept*") == "returns self with dim kept"
+    assert drift.normalise(":func:`~torch.foo.bar` x") == "bar x"
 
 
 def test_unknown_object_is_a_load_error(tmp_path) -> None:
-    from conformance import spec
+    from conformance.lang import spec
     f = tmp_path / "s.yaml"
     f.write_text(
         "id: a/b\ntitle: t t t\ncovers: [B-CR-1]\n"
@@ -87,16 +87,16 @@ def test_cli_exit_codes(tmp_path) -> None:
 
 
 def test_page_quotes_and_absent_optional_packages_are_no_quote() -> None:
-    page = docs_check.check_one("a/b", {**SOURCE, "quote_from": "page"})
+    page = drift.check_one("a/b", {**SOURCE, "quote_from": "page"})
     assert page.status == "no-quote" and "page" in (page.reason or "")
-    absent = docs_check.check_one("a/b", {"object": "no_such_package_xyz.thing", "quote": "words words"})
+    absent = drift.check_one("a/b", {"object": "no_such_package_xyz.thing", "quote": "words words"})
     assert absent.status == "no-quote" and "not installed" in (absent.reason or "")
 
 
 def test_every_spec_of_the_suite_names_its_documented_object() -> None:
     from pathlib import Path
 
-    from conformance import spec
+    from conformance.lang import spec
     specs, errors = spec.load_paths([Path(__file__).resolve().parent.parent / "specs"])
     assert not errors, errors[:3]
     assert [s.id for s in specs if not s.source.get("object")] == []

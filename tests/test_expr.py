@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from conformance import expr, names, spec
 from conformance.errors import ExprError
+from conformance.lang import expr, names, spec
 
 NS = spec.base_namespace()
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from conformance import behaviours, faults
+from conformance.lang import behaviours
+from conformance.tools import faults
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "mutate"
@@ -23,7 +24,7 @@ MIN_FAULTS = 40
 def real_catalogue() -> dict[str, faults.Fault]:
     """The shipped catalogue only: test-only faults a developer's environment may have loaded are left out."""
     return {n: f for n, f in faults.catalogue().items()
-            if getattr(f.make, "__module__", "").startswith("conformance.faults.")}
+            if getattr(f.make, "__module__", "").startswith("conformance.tools.faults.")}
 
 
 def test_catalogue_has_at_least_40_faults() -> None:
@@ -54,7 +55,7 @@ def test_every_target_resolves_in_the_installed_torch() -> None:
     problems = {}
     for name, f in real_catalogue().items():
         try:
-            owner, attr = faults._owner(f.target)
+            owner, attr = faults.registry._owner(f.target)
             getattr(owner, attr)
         except (AttributeError, ValueError, ImportError) as e:
             problems[name] = f"{f.target}: {type(e).__name__}: {e}"
@@ -68,7 +69,7 @@ def _snapshot(owner: Any, attr: str) -> tuple[Any, Any]:
 def test_activating_and_undoing_each_fault_restores_the_original_exactly() -> None:
     problems: dict[str, str] = {}
     for name, f in real_catalogue().items():
-        owner, attr = faults._owner(f.target)
+        owner, attr = faults.registry._owner(f.target)
         own_before, seen_before = _snapshot(owner, attr)
         undo = faults.activate([name])
         try:

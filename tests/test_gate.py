@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_suite
 
-from conformance import cli, known_failures, merge
+from conformance import cli
+from conformance.pytest_plugin import known_failures
+from conformance.results import merge
 
 GATE = ROOT / "tests" / "fixtures" / "gate"
 SPECS = [GATE / "specs" / "inplace.yaml", GATE / "specs" / "creation.yaml", GATE / "known" / "specs" / "known.yaml"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import spec, yamlmarks
 from conformance.errors import SpecError
+from conformance.lang import spec, yamlmarks
 
 ENGINE = Path(__file__).parent / "fixtures" / "engine"
 MALFORMED = ENGINE / "malformed"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conformance import checks
+from conformance.lang import checks
 
 CTX = checks.RunContext({}, torch.device("cpu"))
 

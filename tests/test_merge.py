@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_suite
 
-from conformance import cli, merge, results
+from conformance import cli, results
+from conformance.results import merge
 
 GATE = ROOT / "tests" / "fixtures" / "gate" / "specs"
 INPLACE, CREATION = GATE / "inplace.yaml", GATE / "creation.yaml"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import faults, mutate
+from conformance.tools import faults, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "mutate"

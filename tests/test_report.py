@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_suite
 
-from conformance import cli, report
+from conformance import cli
+from conformance.outputs import report
 from conformance.results import ResultsError
 
 FIXTURES = ROOT / "tests" / "fixtures" / "report" / "specs"
@@ -333,7 +334,7 @@ def test_build_without_results_is_an_error() -> None:
 
 def test_results_set_from_merge_is_read(runs: dict[str, Path], tmp_path: Path) -> None:
     """A results set (`conformance merge`: one document per environment) renders like its inputs."""
-    pytest.importorskip("conformance.merge", reason="results sets come from `conformance merge`")
+    pytest.importorskip("conformance.results.merge", reason="results sets come from `conformance merge`")
     other = _variant(runs["clean"], tmp_path / "other.json", **{"environment.torch.version": "2.14.0a0+gitabc"})
     merged = tmp_path / "set.json"
     proc = subprocess.run([sys.executable, "-m", "conformance.cli", "merge", str(runs["clean"]), str(other),

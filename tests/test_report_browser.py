@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_suite
 
-from conformance import report
+from conformance.outputs import report
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,9 @@ import pytest
 import torch
 from conftest import ROOT, run_suite
 
-from conformance import behaviours, results
-from conformance.values import describe
+from conformance import results
+from conformance.lang import behaviours
+from conformance.lang.values import describe
 
 ENGINE = Path(__file__).parent / "fixtures" / "engine"
 FILES: list[str | Path] = [p.relative_to(ROOT) for p in sorted((ENGINE / "run").glob("*.yaml"))]

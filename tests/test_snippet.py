@@ -17,9 +17,10 @@ import pytest
 from conftest import ROOT, run_suite
 from hypothesis import settings
 
-from conformance import runner, snippet
-from conformance import spec as spec_mod
-from conformance.values import describe
+from conformance.engine import runner
+from conformance.lang import snippet
+from conformance.lang import spec as spec_mod
+from conformance.lang.values import describe
 
 FIXTURES = ROOT / "tests" / "fixtures" / "report" / "specs"
 FAULTS = "add_-returns-new,view-copies"
@@ -37,7 +38,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def _run(code_path: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
     if fault:  # the fault patches torch in the snippet's own process, as the suite did in its workers
         cmd = [sys.executable, "-c",
-               f"from conformance import faults; faults.activate({fault!r}); "
+               f"from conformance.tools import faults; faults.activate({fault!r}); "
                f"exec(compile(open({str(code_path)!r}).read(), {str(code_path)!r}, 'exec'))"]
     else:
         cmd = [sys.executable, str(code_path)]

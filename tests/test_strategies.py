@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from conformance import dtypes, runner, spec
+from conformance.engine import runner
+from conformance.lang import dtypes, spec
 
 CPU = torch.device("cpu")
 

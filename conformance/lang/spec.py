@@ -1,0 +1,418 @@
+"""Spec loading: YAML text -> validated, compiled `Spec` objects, or located `SpecError`s.
+
+Everything that can be known before running is checked here, once per spec: the JSON Schema, the
+behaviour ids, devices, version specifiers, the `given` options, and every expression against the
+allow-list.  What comes out is compiled (closures), so running an example re-parses nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import types
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import torch
+import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from conformance.errors import ExprError, SpecError
+from conformance.lang import behaviours, checks, expr, families, helpers, names, strategies, yamlmarks
+from conformance.lang.drift import ObjectNotFound, resolve
+from conformance.lang.dtypes import TORCH_DTYPES
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    run: Any
+
+
+@dataclass(frozen=True)
+class Expectation:
+    kind: str
+    text: dict            # the raw YAML mapping, for reports and snippets
+    args: tuple           # compiled positional arguments
+    options: dict         # literal options plus compiled expression/block options
+    line: int | None
+
+    def run(self, ctx: checks.RunContext) -> None:
+        k = checks.KINDS[self.kind]
+        values = [a(ctx.env) for a in self.args]
+        k.fn(ctx, *values, opts=self.options)
+
+
+@dataclass(frozen=True)
+class Known:
+    torch: SpecifierSet | None
+    device: str | None
+    numpy: SpecifierSet | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    title: str
+    covers: tuple[str, ...]
+    source: dict
+    devices: tuple[str, ...] | None   # None: every device but meta
+    torch: SpecifierSet | None
+    requires: tuple[str, ...]
+    known: tuple[Known, ...]
+    max_examples: int | None
+    given: tuple[tuple[str, strategies.Given], ...]
+    assume: tuple[Any, ...]
+    steps: tuple[Step, ...]
+    expect: tuple[Expectation, ...]
+    file: str
+    line: int
+    raw: dict = field(repr=False, compare=False)
+    id_line: int | None = None        # where `id:` is written (duplicate ids point here)
+
+    @property
+    def area(self) -> str:
+        return self.id.split("/", 1)[0]
+
+
+@functools.cache
+def schema() -> dict:
+    return json.loads(resources.files("conformance.lang").joinpath("schemas/spec.schema.json").read_text())
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+@functools.cache
+def base_namespace() -> dict[str, Any]:
+    """What every spec expression can see besides its own variables."""
+    ns = names.builtin_namespace()
+    for alias in names.MODULE_ALIASES:
+        try:
+            ns[alias] = names.resolve_alias(alias)
+        except ImportError:
+            pass  # optional (torchvision): specs that need it declare `requires`
+    ns["helpers"] = types.SimpleNamespace(**{n: getattr(helpers, n) for n in helpers.__all__})
+    return ns
+
+
+BASE_NAMES = frozenset(list(names.SAFE_BUILTINS) + list(names.MODULE_ALIASES) + ["helpers", "device"])
+
+
+class _Builder:
+    """Builds one Spec from its plain data, raising SpecError at the first located problem."""
+
+    def __init__(self, file: str, lines: dict, prefix: tuple):
+        self.file, self.lines, self.prefix = file, lines, prefix
+        self.ns = base_namespace()
+        self.scope = expr.Scope(BASE_NAMES)
+
+    def err(self, path: tuple, message: str, hint: str = "", extra_lines: int = 0) -> SpecError:
+        full = self.prefix + tuple(path)
+        line = yamlmarks.line_of(self.lines, full)
+        return SpecError(self.file, (line + extra_lines) if line else line,
+                         yamlmarks.format_path(tuple(path)), message, hint)
+
+    def compile_expr(self, path: tuple, text: Any, scope: expr.Scope | None = None) -> Any:
+        if not isinstance(text, str):
+            return lambda env: text  # a literal argument (number, list, bool, null)
+        try:
+            return expr.compile_expr(text, scope or self.scope, self.ns)
+        except ExprError as e:
+            raise self.err(path, e.message, e.hint, e.offset_line) from None
+
+    def compile_literal_or_expr(self, path: tuple, raw: Any) -> Any:
+        if isinstance(raw, list):
+            parts = [self.compile_literal_or_expr(path + (i,), r) for i, r in enumerate(raw)]
+            return lambda env: [p(env) for p in parts]
+        return self.compile_expr(path, raw)
+
+    def compile_block(self, path: tuple, text: Any, scope: expr.Scope | None = None) -> Any:
+        try:
+            return expr.compile_block(text, scope or self.scope, self.ns)
+        except ExprError as e:
+            raise self.err(path, e.message, e.hint, e.offset_line) from None
+
+    def build(self, raw: dict) -> Spec:
+        known_ids = behaviours.ids()
+        for i, cid in enumerate(raw.get("covers", [])):
+            if known_ids and cid not in known_ids:
+                close = difflib.get_close_matches(cid, sorted(known_ids), n=1)
+                raise self.err(("covers", i), f"unknown behaviour id {cid!r}",
+                               f"did you mean {close[0]!r}?" if close else "see behaviours.md")
+        self.check_object(raw["source"].get("object"), raw.get("requires", []))
+        devices = raw.get("devices", "all")
+        if devices != "all":
+            for i, d in enumerate(devices):
+                try:
+                    torch.device(d)
+                except (RuntimeError, ValueError):
+                    raise self.err(("devices", i), f"unknown device {d!r}",
+                                   "use torch device types such as cpu, cuda, meta, mps, xpu") from None
+        spec_torch = self.specifier(("torch",), raw.get("torch"))
+        known = tuple(
+            Known(self.specifier(("known", i, "torch"), k.get("torch")), k.get("device"),
+                  self.specifier(("known", i, "numpy"), k.get("numpy")), k["reason"])
+            for i, k in enumerate(raw.get("known", []))
+        )
+        given = []
+        for name, opts in (raw.get("given") or {}).items():
+            if not str(name).isidentifier() or name in BASE_NAMES:
+                raise self.err(("given", name), f"invalid input name {name!r}",
+                               "use a Python identifier that is not torch/nn/F/optim/np/helpers/device or a builtin")
+            ctx = strategies.Ctx(expr.Scope(self.scope.known), self.ns)
+            try:
+                given.append((name, strategies.build_one(opts, ctx, name)))
+            except strategies.OptionError as e:
+                raise self.err(("given", name, *self._keypath(opts, e.key)), e.message, e.hint) from None
+            self.scope.known.add(name)
+        assume = tuple(self.compile_expr(("assume", i), a) for i, a in enumerate(raw.get("assume", [])))
+        steps = tuple(Step(s, self.compile_block(("steps", i), s)) for i, s in enumerate(raw.get("steps", [])))
+        expect = tuple(self.expectation(i, e) for i, e in enumerate(raw["expect"]))
+        return Spec(
+            id=raw["id"], title=raw["title"], covers=tuple(raw.get("covers", [])), source=raw["source"],
+            devices=None if devices == "all" else tuple(devices), torch=spec_torch,
+            requires=tuple(raw.get("requires", [])), known=known,
+            max_examples=(raw.get("settings") or {}).get("max_examples"),
+            given=tuple(given), assume=assume, steps=steps, expect=expect,
+            file=self.file, line=yamlmarks.line_of(self.lines, self.prefix) or 1, raw=raw,
+            id_line=yamlmarks.line_of(self.lines, self.prefix + ("id",)),
+        )
+
+    def check_object(self, dotted: str | None, requires: list[str]) -> None:
+        """`source.object` must exist in the installed torch (or in an optional package that is absent)."""
+        if dotted is None:
+            return
+        root = dotted.split(".")[0]
+        if root in requires:
+            try:
+                __import__(root)
+            except ImportError:
+                return  # optional package absent: the spec is skipped, its object cannot be checked
+        if root not in names.ALLOWED_MODULE_ROOTS:
+            raise self.err(("source", "object"), f"source.object {dotted!r} is outside torch/numpy/torchvision")
+        try:
+            resolve(dotted)
+        except ObjectNotFound as e:
+            raise self.err(("source", "object"), f"documented object does not exist: {e}",
+                           "name the object as importable from the installed torch, e.g. torch.Tensor.view") from None
+
+    @staticmethod
+    def _keypath(opts: Any, key: str) -> tuple:
+        kind = next(iter(opts)) if isinstance(opts, dict) and opts else None
+        parts = tuple(p for p in str(key).replace("[", ".").replace("]", "").split(".") if p)
+        if kind is None or (parts and parts[0] == kind):
+            return parts
+        return (kind, *parts)
+
+    def specifier(self, path: tuple, text: str | None) -> SpecifierSet | None:
+        if text is None:
+            return None
+        try:
+            return SpecifierSet(text)
+        except InvalidSpecifier:
+            raise self.err(path, f"invalid version specifier {text!r}", "use PEP 440, e.g. '>=2.1,<2.14'") from None
+
+    def expectation(self, i: int, item: dict) -> Expectation:
+        path = ("expect", i)
+        found = [k for k in item if k in checks.KINDS]
+        if len(found) != 1:
+            unknown = [k for k in item if k not in checks.COMMON_OPTIONS]
+            if not found:
+                close = difflib.get_close_matches(str(unknown[0]) if unknown else "", sorted(checks.KINDS), n=1)
+                raise self.err(path + ((unknown[0],) if unknown else ()),
+                               f"unknown check kind {unknown[0] if unknown else ''!r}",
+                               f"did you mean {close[0]!r}?" if close else f"known checks: {', '.join(sorted(checks.KINDS))}")
+            raise self.err(path, f"one check per expectation, found {found}", "split it into separate list items")
+        kind_name = found[0]
+        kind = checks.KINDS[kind_name]
+        allowed = set(kind.options) | set(kind.expr_options) | set(kind.block_options) | set(checks.COMMON_OPTIONS)
+        for key in item:
+            if key != kind_name and key not in allowed:
+                raise self.err(path + (key,), f"unknown option {key!r} for check {kind_name!r}",
+                               f"allowed: {sorted(allowed - set(checks.COMMON_OPTIONS)) or 'none'}")
+        for key in kind.required:
+            if key not in item:
+                raise self.err(path + (kind_name,), f"check {kind_name!r} needs option {key!r}")
+        raw_args = item[kind_name]
+        if len(kind.params) == 1 and not kind.variadic:
+            raw_args = [raw_args]
+        elif not isinstance(raw_args, list):
+            raw_args = [raw_args] if kind.variadic else raw_args
+        if not isinstance(raw_args, list) or (not kind.variadic and len(raw_args) != len(kind.params)):
+            raise self.err(path + (kind_name,),
+                           f"check {kind_name!r} takes {len(kind.params)} argument(s) ({', '.join(kind.params)}), got {raw_args!r}",
+                           f"write `{kind_name}: [{', '.join(kind.params)}]`")
+        options: dict[str, Any] = {k: item[k] for k in kind.options if k in item}
+        if kind_name == "raises":
+            exc = self.ns.get(str(raw_args[0]))
+            try:
+                exc_type = checks.exception_type(exc)
+            except TypeError:
+                raise self.err(path + (kind_name,), f"{raw_args[0]!r} is not an allowed exception type",
+                               "use RuntimeError, ValueError, TypeError, IndexError, ...") from None
+            args: tuple = (lambda env: exc_type,)
+        elif kind_name == "dtype":
+            target = raw_args[1]
+            if isinstance(target, str) and target in names_dtypes():
+                fixed = names_dtypes()[target]
+                args = (self.compile_expr(path + (kind_name, 0), raw_args[0]), lambda env, d=fixed: d)
+            else:
+                args = tuple(self.compile_literal_or_expr(path + (kind_name, j), a) for j, a in enumerate(raw_args))
+        else:
+            args = tuple(self.compile_literal_or_expr(path + (kind_name, j), a) for j, a in enumerate(raw_args))
+        for key in kind.expr_options:
+            if key in item:
+                options[key] = self.compile_literal_or_expr(path + (key,), item[key])
+        for key in kind.block_options:
+            if key in item:
+                block = item[key] if isinstance(item[key], str) else "\n".join(item[key])
+                options[key] = self.compile_block(path + (key,), block, expr.Scope(self.scope.known))
+        if kind_name == "matches_cpu":
+            options["_fns"] = args
+        return Expectation(kind_name, item, args, options, yamlmarks.line_of(self.lines, self.prefix + path))
+
+
+def names_dtypes() -> dict[str, torch.dtype]:
+    return TORCH_DTYPES
+
+
+def _schema_error(file: str, lines: dict, error: jsonschema.ValidationError) -> SpecError:
+    path = tuple(error.absolute_path)
+    message, hint = error.message, ""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            path = path + (extra[0],)
+            close = difflib.get_close_matches(str(extra[0]), sorted(allowed), n=1)
+            message = f"unknown key {extra[0]!r}"
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
+    elif error.validator == "required":
+        message = error.message.replace("is a required property", "is required")
+    elif error.validator == "type":
+        message = f"expected {error.validator_value}, got {type(error.instance).__name__} {yamlmarks_short(error.instance)}"
+    line = yamlmarks.line_of(lines, path)
+    return SpecError(file, line, yamlmarks.format_path(path), message, hint)
+
+
+def yamlmarks_short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _best_errors(data: Any) -> list[jsonschema.ValidationError]:
+    """Schema errors, preferring the specific error inside a spec over the top-level oneOf."""
+    errors = list(_validator().iter_errors(data))
+    if not errors:
+        return []
+    # Validate each spec directly against the spec definition for precise messages.
+    spec_validator = jsonschema.Draft202012Validator({**schema()["$defs"]["spec"], "$defs": schema()["$defs"]})
+    items = data if isinstance(data, list) else [data]
+    out = []
+    for idx, item in enumerate(items):
+        for e in sorted(spec_validator.iter_errors(item), key=lambda e: list(e.absolute_path).__len__()):
+            if isinstance(data, list):
+                e.path.appendleft(idx)
+            out.append(e)
+    return out or errors
+
+
+def load_text(text: str, file: str) -> tuple[list[Spec], list[SpecError]]:
+    """Load every spec of one file.  Errors are returned, not raised: one bad spec hides nothing."""
+    try:
+        data, lines = yamlmarks.load(text)
+    except yamlmarks.DuplicateKey as e:
+        return [], [SpecError(file, e.line, yamlmarks.format_path(e.path + (e.key,)), f"duplicate key {e.key!r}",
+                              "YAML would silently keep the last one")]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        # The parser notices an unclosed bracket or quote lines later: also say where it began.
+        ctx, ctx_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        began = (f" ({ctx} that starts at line {ctx_mark.line + 1})"
+                 if ctx and ctx_mark and mark and ctx_mark.line != mark.line else "")
+        return [], [SpecError(file, mark.line + 1 if mark else None, "",
+                              f"YAML syntax error: {getattr(e, 'problem', None) or e}{began}",
+                              "check indentation and quoting")]
+    if data is None:
+        return [], [SpecError(file, 1, "", "empty spec file", "a spec needs at least id, title, covers, source, expect")]
+    if not isinstance(data, dict | list):
+        return [], [SpecError(file, 1, "", f"a spec file holds a mapping or a list of mappings, got {type(data).__name__}")]
+    family_errors: list[SpecError] = []
+    if families.is_family(data):
+        data, lines, family_errors = families.expand(data, lines, file)
+        if not data:
+            return [], family_errors
+    errors = [_schema_error(file, lines, e) for e in _best_errors(data)]
+    if errors:
+        return [], errors[:1] + [e for e in errors[1:] if (e.line, e.key) != (errors[0].line, errors[0].key)][:9]
+    specs, out_errors = [], list(family_errors)
+    for idx, raw in enumerate(data if isinstance(data, list) else [data]):
+        prefix = (idx,) if isinstance(data, list) else ()
+        try:
+            specs.append(_Builder(file, lines, prefix).build(raw))
+        except SpecError as e:
+            out_errors.append(e)
+    return specs, out_errors
+
+
+def load_file(path: str | Path, display: str | None = None) -> tuple[list[Spec], list[SpecError]]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return [], [SpecError(display or str(path), None, "", f"cannot read spec file: {e}")]
+    return load_text(text, display or str(path))
+
+
+DEFAULT_SPECS = "specs"
+
+
+def default_specs() -> str:
+    """./specs when present, else the specs folder beside the package (an editable install)."""
+    if Path(DEFAULT_SPECS).is_dir():
+        return DEFAULT_SPECS
+    beside = Path(__file__).resolve().parents[2] / "specs"
+    return str(beside) if beside.is_dir() else DEFAULT_SPECS
+
+
+def spec_files(paths: list[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")))
+        else:
+            out.append(p)
+    return out
+
+
+def load_paths(paths: list[str | Path]) -> tuple[list[Spec], list[SpecError]]:
+    """Load many files; also reports duplicate ids across files."""
+    specs: list[Spec] = []
+    errors: list[SpecError] = []
+    for f in spec_files(paths):
+        s, e = load_file(f)
+        specs.extend(s)
+        errors.extend(e)
+    errors.extend(duplicate_ids(specs))
+    return specs, errors
+
+
+def duplicate_ids(specs: list[Spec]) -> list[SpecError]:
+    seen: dict[str, Spec] = {}
+    out = []
+    for s in specs:
+        if s.id in seen:
+            first = seen[s.id]
+            out.append(SpecError(s.file, s.id_line or s.line, "id", f"duplicate spec id {s.id!r}",
+                                 f"first defined at {first.file}:{first.id_line or first.line}; ids must be unique"))
+        else:
+            seen[s.id] = s
+    return out

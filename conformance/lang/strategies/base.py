@@ -1,0 +1,71 @@
+"""What every `given` kind shares: option compilation (literal or expression) and the draw protocol."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.errors import ExprError, OptionError
+from conformance.lang import expr
+
+Env = dict[str, Any]
+
+@dataclass
+class Ctx:
+    """Load-time context: names defined so far and the namespace to resolve module chains."""
+
+    scope: expr.Scope
+    namespace: dict[str, Any]
+
+    def value(self, key: str, raw: Any) -> Callable[[Env], Any]:
+        """A literal stays a literal; a string becomes an expression over earlier `given` names."""
+        if isinstance(raw, str):
+            try:
+                return expr.compile_expr(raw, expr.Scope(self.scope.known), self.namespace)
+            except ExprError as e:
+                raise OptionError(key, e.message, e.hint) from None
+        if isinstance(raw, list):
+            parts = [self.value(f"{key}[{i}]", r) for i, r in enumerate(raw)]
+            return lambda env: [p(env) for p in parts]
+        return lambda env: raw
+
+
+def allowed_keys(kind: str, opts: dict, allowed: set[str]) -> None:
+    for key in opts:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            raise OptionError(str(key), f"unknown option {key!r} for {kind}",
+                              f"did you mean {close[0]!r}?" if close else f"allowed: {sorted(allowed)}")
+
+
+# Every `given` kind by name; a subclass with a `kind` registers itself (one family per module).
+KINDS: dict[str, type[Given]] = {}
+
+
+class Given:
+    """One named input.  Built once per spec at load time; `draw` runs per example."""
+
+    kind = ""
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.kind:
+            KINDS[cls.kind] = cls
+
+    def draw(self, data: Any, env: Env, device: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def build_one(raw: Any, ctx: Ctx, key: str) -> Given:
+    """One `given` entry (`{kind: {options}}`) -> its Given, or OptionError naming the bad key."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise OptionError(key, f"expected one input kind like {{tensor: {{...}}}}, got {raw!r}",
+                          f"kinds: {sorted(KINDS)}")
+    (kind, opts), = raw.items()
+    if kind not in KINDS:
+        close = difflib.get_close_matches(str(kind), sorted(KINDS), n=1)
+        raise OptionError(str(kind), f"unknown input kind {kind!r}",
+                          f"did you mean {close[0]!r}?" if close else f"kinds: {sorted(KINDS)}")
+    return KINDS[kind](opts if opts is not None else {}, ctx)  # type: ignore[call-arg]
