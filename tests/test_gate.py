@@ -145,7 +145,7 @@ def test_several_current_files_are_merged(runs, tmp_path, capsys):
     ("{not json", "not valid JSON"),
     ('{"results": []}', "not a torch-conformance results file"),
     ('{"schema": "torch-conformance/results-set", "schema_version": 1, "documents": [{"schema": 1}]}',
-     "documents[0]: not a torch-conformance results document"),
+     "documents[0]: not a torch-conformance results file"),
 ])
 def test_unusable_input_exits_2(runs, tmp_path, capsys, content, message):
     bad = tmp_path / "bad.json"

@@ -147,7 +147,7 @@ def test_a_reason_from_the_data_file_wins_and_the_document_validates() -> None:
     caught = faults.Fault("f-caught", "torch.zeros", ("B-CR-3",), "d", lambda o: o)
     other = faults.Fault("f-other", "torch.ones", ("B-CR-3",), "d", lambda o: o)
     specs = [S("a/catches", ["B-CR-3"]), S("a/explained", ["B-CR-3"]), S("a/uncovered", ["B-TV-1"])]
-    outcomes = [mutate.Outcome(caught, caught_by=["a/catches"], duration=1.0), mutate.Outcome(other)]
+    outcomes = [mutate.FaultOutcome(caught, caught_by=["a/catches"], duration=1.0), mutate.FaultOutcome(other)]
     doc = mutate.document(outcomes, specs, {"f-caught": caught, "f-other": other}, [caught, other],
                           {"a/explained": "checks metadata only"}, clean=(True, 2.5))
     assert mutate.validate(doc) == []

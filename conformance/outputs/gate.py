@@ -75,7 +75,7 @@ class Change:
 
 
 @dataclass
-class Outcome:
+class GateVerdict:
     baseline: list[str]
     current: list[str]
     envs: list[tuple[merge.Env, int]]           # matched environments and how many results both hold
@@ -155,7 +155,7 @@ def _check_complete(name: str, doc: dict[str, Any]) -> None:
 
 
 def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: bool = False,
-            baseline_names: list[str] | None = None, current_names: list[str] | None = None) -> Outcome:
+            baseline_names: list[str] | None = None, current_names: list[str] | None = None) -> GateVerdict:
     key: Callable[[merge.Env], merge.Env] = (lambda e: e.versionless()) if across_versions else (lambda e: e)
 
     def index(m: merge.Merged, side: str) -> dict[merge.Env, tuple[merge.Env, dict[str, Any]]]:
@@ -169,7 +169,7 @@ def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: b
         return out
 
     base, cur = index(baseline, "the baseline"), index(current, "the current results")
-    outcome = Outcome(baseline_names or [], current_names or [], [])
+    outcome = GateVerdict(baseline_names or [], current_names or [], [])
     for k, (env, doc) in sorted(cur.items()):
         if k not in base:
             outcome.warnings.append(f"no baseline for {env.label}: its {len(doc['results'])} result(s) gate nothing")
@@ -218,7 +218,7 @@ def compare(baseline: merge.Merged, current: merge.Merged, *, across_versions: b
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def _table_rows(outcome: Outcome) -> list[list[str]]:
+def _table_rows(outcome: GateVerdict) -> list[list[str]]:
     rows = []
     for env, compared in outcome.envs:
         rows.append([env.label, str(compared), *(str(outcome.count(env, c)) for c in CATEGORIES)])
@@ -228,7 +228,7 @@ def _table_rows(outcome: Outcome) -> list[list[str]]:
 HEADERS = ["environment", "compared", "regressed", "fixed", "new", "removed", "still failing", "not run"]
 
 
-def _verdict(outcome: Outcome) -> str:
+def _verdict(outcome: GateVerdict) -> str:
     n = len(outcome.regressions)
     if n:
         return f"FAIL: {n} behaviour(s) regressed"
@@ -241,7 +241,7 @@ def _limited(category: str, changes: list[Change]) -> tuple[list[Change], int]:
     return changes[:LIST_LIMIT], len(changes) - LIST_LIMIT
 
 
-def render_text(outcome: Outcome) -> str:
+def render_text(outcome: GateVerdict) -> str:
     out = [f"conformance gate: baseline {', '.join(outcome.baseline)} vs current {', '.join(outcome.current)}", ""]
     rows = [HEADERS, *_table_rows(outcome)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
@@ -274,7 +274,7 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
 
 
-def render_markdown(outcome: Outcome) -> str:
+def render_markdown(outcome: GateVerdict) -> str:
     out = [f"### Conformance gate: {_verdict(outcome)}", "",
            f"Baseline {', '.join(_code(b) for b in outcome.baseline)}; "
            f"current {', '.join(_code(c) for c in outcome.current)}.", "",

@@ -33,7 +33,7 @@ GOOD = PASSING
 # -- the model ------------------------------------------------------------------------------------
 
 @dataclass
-class Run:
+class ResultsRun:
     path: str
     doc: dict[str, Any]
     order: int
@@ -59,12 +59,12 @@ class Column:
     model: str | None
     numpy: str
     fault: str | None
-    runs: list[Run] = field(default_factory=list)   # every run holding a cell of this column
+    runs: list[ResultsRun] = field(default_factory=list)   # every run holding a cell of this column
     label: str = ""
     index: int = 0
 
     @property
-    def newest(self) -> Run:
+    def newest(self) -> ResultsRun:
         return max(self.runs, key=lambda r: r.age)
 
     @property
@@ -76,8 +76,8 @@ class Column:
 class Cell:
     column: Column
     result: dict[str, Any] | None        # None: this spec is not in any run of the column
-    run: Run | None = None
-    shadowed: list[Run] = field(default_factory=list)
+    run: ResultsRun | None = None
+    shadowed: list[ResultsRun] = field(default_factory=list)
     change: str | None = None            # with a baseline: regressed / fixed / new / changed
     before: str | None = None
     snippet: dict[str, Any] | None = None   # as recorded: {text, notes, check_index, check_kind}
@@ -149,7 +149,7 @@ class Row:
 
 @dataclass
 class Report:
-    runs: list[Run]
+    runs: list[ResultsRun]
     columns: list[Column]
     rows: list[Row]
     areas: list[tuple[str, list[Row]]]
@@ -158,7 +158,7 @@ class Report:
     by_area: dict[str, Counter[str]]
     by_column: list[Counter[str]]
     coverage: dict[str, Any]
-    drift_columns: list[tuple[str, Run]]
+    drift_columns: list[tuple[str, ResultsRun]]
     baseline: dict[str, Any] | None
     mutate: dict[str, Any] | None
     generated: str
@@ -205,14 +205,14 @@ def _devices_of(doc: dict[str, Any]) -> list[str]:
 
 def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: str | Path | None = None,
           snippets: bool = True) -> Report:
-    runs = [Run(str(p), doc, i) for i, p in enumerate(paths) for doc in load_documents(p)]
+    runs = [ResultsRun(str(p), doc, i) for i, p in enumerate(paths) for doc in load_documents(p)]
     if not runs:
         raise ResultsError("no results files given")
     base_doc = _baseline(baseline) if baseline else None
     mutate_doc = load_mutate(mutate) if mutate else None
 
     columns: dict[tuple, Column] = {}
-    held: dict[tuple, dict[str, list[tuple[Run, dict]]]] = defaultdict(lambda: defaultdict(list))
+    held: dict[tuple, dict[str, list[tuple[ResultsRun, dict]]]] = defaultdict(lambda: defaultdict(list))
     for run in sorted(runs, key=lambda r: r.age):
         devs = _devices_of(run.doc)
         for d in devs:
@@ -350,7 +350,7 @@ def _baseline_summary(rows: list[Row], base: dict[str, Any], path: Any) -> dict[
 
 # -- coverage, drift, mutate ----------------------------------------------------------------------
 
-def _coverage(runs: list[Run], cols: list[Column]) -> dict[str, Any]:
+def _coverage(runs: list[ResultsRun], cols: list[Column]) -> dict[str, Any]:
     used = {id(r) for c in cols for r in c.runs}
     cov: dict[str, set[str]] = {}
     for run in runs:
@@ -376,9 +376,9 @@ def _behaviour_order(bid: str) -> tuple:
     return (parts[1] if len(parts) > 1 else bid, int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0)
 
 
-def _drift_columns(cols: list[Column]) -> list[tuple[str, Run]]:
+def _drift_columns(cols: list[Column]) -> list[tuple[str, ResultsRun]]:
     """One drift column per torch version whose newest run carries `drift`."""
-    by_torch: dict[str, Run] = {}
+    by_torch: dict[str, ResultsRun] = {}
     for c in cols:
         for run in c.runs:
             if run.doc.get("drift") and (c.torch not in by_torch or by_torch[c.torch].age < run.age):

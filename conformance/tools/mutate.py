@@ -60,7 +60,7 @@ class MutateError(ConformanceError):
 # -- pytest subprocesses ---------------------------------------------------------------------------
 
 @dataclass
-class Run:
+class PytestRun:
     """One pytest subprocess: its results document (None when it wrote none), exit status and output."""
     doc: dict[str, Any] | None
     code: int
@@ -93,7 +93,7 @@ class Pytest:
         self._count = 0
 
     def run(self, targets: list[str], *, fault: str | None = None, workers: int = 0,
-            maxfail: int | None = None) -> Run:
+            maxfail: int | None = None) -> PytestRun:
         with self._lock:
             self._count += 1
             out = self.workdir / f"run-{self._count}.json"
@@ -128,7 +128,7 @@ class Pytest:
                 doc = results.load(out)
             except results.ResultsError as e:
                 output += f"\n{e}"
-        return Run(doc, proc.returncode, output or "", duration, timed_out)
+        return PytestRun(doc, proc.returncode, output or "", duration, timed_out)
 
     @staticmethod
     def _kill(proc: subprocess.Popen[str]) -> None:
@@ -177,7 +177,7 @@ def fallback_order(fault: Any, specs: list[Any], durations: dict[str, float]) ->
 
 
 @dataclass
-class Outcome:
+class FaultOutcome:
     fault: Any
     caught_by: list[str] = field(default_factory=list)
     duration: float = 0.0
@@ -190,7 +190,7 @@ class Outcome:
         return bool(self.caught_by)
 
 
-def _judge(run: Run, known: Iterable[str], outcome: Outcome, what: str, timeout: float) -> None:
+def _judge(run: PytestRun, known: Iterable[str], outcome: FaultOutcome, what: str, timeout: float) -> None:
     outcome.duration += run.duration
     caught = run.failing(known)
     for sid in caught:
@@ -207,7 +207,7 @@ def _judge(run: Run, known: Iterable[str], outcome: Outcome, what: str, timeout:
         outcome.problem = problem if outcome.problem is None else f"{outcome.problem}\n{problem}"
 
 
-def _check_clean(run: Run, known: list[str], timeout: float) -> None:
+def _check_clean(run: PytestRun, known: list[str], timeout: float) -> None:
     if run.timed_out:
         raise MutateError(f"the clean run timed out after {timeout:g}s")
     if run.doc is None:
@@ -289,7 +289,7 @@ class Mutate:
             write(doc, Path(args.json))
         return self.summary(doc, outcomes, time.monotonic() - started)
 
-    def campaign(self, runner: Pytest, selected: list[Any], specs: list[Any]) -> list[Outcome]:
+    def campaign(self, runner: Pytest, selected: list[Any], specs: list[Any]) -> list[FaultOutcome]:
         args = self.args
         timeout = args.timeout
         ids = [s.id for s in specs]
@@ -321,7 +321,7 @@ class Mutate:
 
         if first:
             clean(first)
-        outcomes = {f.name: Outcome(f, targeted=len(plans[f.name])) for f in selected}
+        outcomes = {f.name: FaultOutcome(f, targeted=len(plans[f.name])) for f in selected}
 
         def targeted_run(f: Any) -> None:
             o = outcomes[f.name]
@@ -359,7 +359,7 @@ class Mutate:
         pool.shutdown()
         return [outcomes[f.name] for f in selected]
 
-    def report(self, o: Outcome) -> None:
+    def report(self, o: FaultOutcome) -> None:
         f = o.fault
         if o.killed:
             more = f" (+{len(o.caught_by) - 1})" if len(o.caught_by) > 1 else ""
@@ -371,7 +371,7 @@ class Mutate:
             if o.problem:
                 self.say("            " + o.problem.replace("\n", "\n            "))
 
-    def summary(self, doc: dict[str, Any], outcomes: list[Outcome], wall: float) -> int:
+    def summary(self, doc: dict[str, Any], outcomes: list[FaultOutcome], wall: float) -> int:
         score = doc["score"]
         self.say(f"\nkilled {score['killed']}/{score['total']} ({score['percent']:g}%) in {wall:.1f}s")
         survived = [o for o in outcomes if not o.killed]
@@ -435,7 +435,7 @@ def _default_reason(spec: Any, catalogue: dict[str, Any], selected: list[Any]) -
     return f"did not notice the faults that break its behaviours ({', '.join(n for n in breaking if n in ran)})"
 
 
-def document(outcomes: list[Outcome], specs: list[Any], catalogue: dict[str, Any], selected: list[Any],
+def document(outcomes: list[FaultOutcome], specs: list[Any], catalogue: dict[str, Any], selected: list[Any],
              reasons: dict[str, str], clean: tuple[bool, float]) -> dict[str, Any]:
     caught: dict[str, list[str]] = {s.id: [] for s in specs}
     for o in outcomes:
