@@ -8,74 +8,27 @@ this module.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from conformance import results
 from conformance.errors import ConformanceError
-from conformance.lang import behaviours, spec
 from conformance.outputs import gate, report
 from conformance.results import merge
-from conformance.tools import docs_check, mutate
+
+# `gate`, `merge` and `report` read results JSON only and must run where torch is not installed, so
+# the commands that load specs or run torch import their modules when they run (not to dodge a cycle:
+# nothing imports this module).
 
 
-def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    pytest_args = [*(args.paths or [spec.default_specs()]), "--hypothesis-profile", args.profile]
-    if args.device:
-        pytest_args += ["--device", args.device]
-    if args.json:
-        pytest_args += ["--conformance-json", args.json]
-    if args.n is not None:
-        pytest_args += ["-n", str(args.n)]
-    if args.html and not args.json:
-        args.json = str(Path(args.html).with_suffix(".json"))
-        pytest_args += ["--conformance-json", args.json]
-    code = int(pytest.main(pytest_args + ["-p", "no:cacheprovider", *extra]))
-    if args.html:
-        report.render([args.json], Path(args.html))
-        print(f"conformance: report written to {args.html}")
-    return code
-
-
-def cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
-    specs, errors = spec.load_paths(args.paths or [spec.default_specs()])
-    for e in errors:
-        print(f"error: {e}", file=sys.stderr)
-    print(f"{len(specs)} spec(s) valid, {len(errors)} error(s)")
-    return 1 if errors else 0
-
-
-def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
-    specs, errors = spec.load_paths(args.paths or [spec.default_specs()])
-    for e in errors:
-        print(f"error: {e}", file=sys.stderr)
-    if args.coverage:
-        cov = behaviours.coverage(specs)
-        text = {b.id: b.text for b in behaviours.load()}
-        if args.json:
-            print(json.dumps({"coverage": cov, "uncovered": [k for k, v in cov.items() if not v]}, indent=1))
-        else:
-            for bid, ids in cov.items():
-                mark = ", ".join(ids) if ids else "UNCOVERED"
-                print(f"{bid:9} {text.get(bid, '(not in behaviours.md)')[:60]:60}  {mark}")
-            covered = sum(1 for v in cov.values() if v)
-            print(f"\n{covered}/{len(cov)} behaviour ids covered by {len(specs)} specs")
-        return 1 if errors else 0
-    rows: list[dict[str, Any]] = [
-        {"id": s.id, "title": s.title, "covers": list(s.covers), "devices": list(s.devices or ["all"]),
-         "file": f"{s.file}:{s.line}"} for s in specs
-    ]
-    if args.json:
-        print(json.dumps(rows, indent=1))
-    else:
-        for r in rows:
-            print(f"{r['id']:55} {','.join(r['covers']):18} {','.join(r['devices']):10} {r['title']}")
-        print(f"\n{len(rows)} specs")
-    return 1 if errors else 0
+def _torch_command(module: str, name: str) -> Any:
+    def run(args: argparse.Namespace, extra: list[str]) -> int:
+        mod = importlib.import_module(f"conformance.tools.{module}")
+        return int(getattr(mod, name)(args, extra))
+    return run
 
 
 def cmd_merge(args: argparse.Namespace, extra: list[str]) -> int:
@@ -107,31 +60,61 @@ def _register_merge(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_merge)
 
 
+def _register_docs_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("docs-check", help="check each spec's quoted promise against the installed torch docstrings")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--torch-docs", default="installed", help="where to read documentation from (installed)")
+    p.add_argument("--threshold", type=float, default=0.8, help="similarity for 'reworded' (default 0.8)")
+    p.add_argument("--json", help="write the drift report as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="list current quotes and diffs too")
+    p.set_defaults(func=_torch_command("docs_check", "cmd_docs_check"))
+
+
+def _register_mutate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mutate", help="run the suite against injected faults and score how many it catches",
+                       description="Run the suite once per fault of the catalogue (after a clean run that "
+                                   "must pass) and report which specs caught which fault.  Arguments after "
+                                   "`--` go to every pytest run.")
+    p.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
+    p.add_argument("--faults", help="comma-separated fault names (default: the whole catalogue)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="pytest runs in parallel (default 1)")
+    p.add_argument("--json", help="write the mutation document (schemas/mutate.schema.json) here")
+    p.add_argument("--threshold", type=float, default=100.0,
+                   help="exit 1 when fewer than this percentage of the faults are killed (default 100)")
+    p.add_argument("--list", action="store_true", help="print the fault catalogue and exit")
+    p.add_argument("--device", default=os.environ.get("CONFORMANCE_DEVICES") or "cpu",
+                   help="device(s) the specs run on (default: $CONFORMANCE_DEVICES, else cpu)")
+    p.add_argument("--profile", default="mutate", choices=["mutate", "dev", "ci", "thorough"],
+                   help="Hypothesis profile (default mutate: ci's examples without shrinking)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one pytest run (default 900)")
+    p.set_defaults(func=_torch_command("mutate", "cmd_mutate"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conformance", description="PyTorch conformance suite")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the specs (wraps pytest); extra args after -- go to pytest")
-    run.add_argument("paths", nargs="*", help=f"spec files or folders (default: {spec.DEFAULT_SPECS}/)")
+    run.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
     run.add_argument("--device", help="comma-separated devices, e.g. cpu,cuda (default: cpu,cuda)")
     run.add_argument("--profile", default="ci", choices=["dev", "ci", "thorough", "mutate"], help="Hypothesis profile")
     run.add_argument("-n", help="pytest-xdist workers (a number or auto)")
     run.add_argument("--json", help="write results JSON here")
     run.add_argument("--html", help="also render the HTML report here")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=_torch_command("run", "cmd_run"))
 
     val = sub.add_parser("validate", help="check specs without running them")
     val.add_argument("paths", nargs="*")
-    val.set_defaults(func=cmd_validate)
+    val.set_defaults(func=_torch_command("inventory", "cmd_validate"))
 
     lst = sub.add_parser("list", help="list specs, or coverage of behaviours.md with --coverage")
     lst.add_argument("paths", nargs="*")
     lst.add_argument("--coverage", action="store_true", help="every behaviour id with the specs covering it")
     lst.add_argument("--json", action="store_true")
-    lst.set_defaults(func=cmd_list)
+    lst.set_defaults(func=_torch_command("inventory", "cmd_list"))
 
-    docs_check.register(sub)
-    mutate.register(sub)
+    _register_docs_check(sub)
+    _register_mutate(sub)
     gate.register(sub)
     _register_merge(sub)
     report.register(sub)

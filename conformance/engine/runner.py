@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, example, given, settings, target
 from hypothesis import strategies as st
 
-from conformance.lang import checks
+from conformance.engine import profiles
+from conformance.lang import checks, strategies
 from conformance.lang import spec as spec_mod
 from conformance.lang.values import snapshot
 
@@ -28,6 +30,11 @@ class Record:
     examples: int = 0
     seed: int | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
+    draws: strategies.DrawStats = field(default_factory=strategies.DrawStats)  # what was drawn (stats view)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return self.draws.as_dict()
 
 
 def seed_torch(seed: int, device: torch.device) -> None:
@@ -38,6 +45,38 @@ def seed_torch(seed: int, device: torch.device) -> None:
         torch.random.default_generator.manual_seed(seed)
     else:
         torch.manual_seed(seed)
+
+
+class GlobalState:
+    """Process-wide torch/NumPy settings a spec may change (names.RESTORED_STATE), captured before a
+    spec runs and put back after each of its examples, so that no spec sees another one's settings.
+    Settings specs may not change at all (thread counts, print options, ...) are refused by the
+    allow-list instead; RNG state needs nothing (every example reseeds torch, Hypothesis seeds and
+    restores NumPy's global generator)."""
+
+    _SETTINGS: tuple[tuple[Any, Any], ...] = (
+        (torch.get_default_dtype, torch.set_default_dtype),
+        (torch.is_grad_enabled, torch.set_grad_enabled),
+        (lambda: (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()),
+         lambda v: torch.set_anomaly_enabled(*v)),
+        (lambda: (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()),
+         lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])),
+        (torch.get_deterministic_debug_mode, torch.set_deterministic_debug_mode),
+        (torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
+        (torch.is_warn_always_enabled, torch.set_warn_always),
+        # the default device: None when unset (setting it to "cpu" would push a device mode on every op)
+        (lambda: getattr(getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None), "device_context", None),
+         lambda ctx: torch.set_default_device(None if ctx is None else ctx.device)),
+        (np.geterr, lambda v: np.seterr(**v)),
+    )
+
+    def __init__(self) -> None:
+        self.values = [get() for get, _ in self._SETTINGS]
+
+    def restore(self) -> None:
+        for (get, put), value in zip(self._SETTINGS, self.values, strict=True):
+            if get() != value:
+                put(value)
 
 
 def _to_cpu(v: Any) -> Any:
@@ -66,13 +105,21 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
     env["device"] = device
     seed = data.draw(SEEDS, label="torch.manual_seed")
     seed_torch(seed, device)  # modules and random ops are reproducible from the example
+    pinned = data.values if isinstance(data, strategies.Pinned) else {}  # an explicit example
     for name, g in spec.given:
-        env[name] = g.draw(data, env, device)
+        env[name] = g.pin(pinned[name](env), env, device) if name in pinned else g.draw(data, env, device)
     record.seed = seed
     record.inputs = {name: snapshot(env[name]) for name, _ in spec.given}
     for a in spec.assume:
         assume(checks._truth(a(env)))
+    log = env.get(strategies.LOG_KEY)
+    record.draws.add(log)
+    if log is not None and not pinned:
+        for feature in sorted(log.features_of_sides()):
+            event(feature)  # --hypothesis-show-statistics shows them too
     _run_steps(spec, env)
+    for label, fn in spec.targets:
+        target(float(fn(env)), label=label)
 
     cpu_env: dict[str, Any] = {}
 
@@ -90,8 +137,8 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
         try:
             e.run(ctx)
         except checks.CheckFailed as f:
-            raise checks.CheckFailed(f"expect[{i}] {e.kind} {_show(e.text[e.kind])} "
-                                     f"({spec.file}:{e.line}): {f}") from None
+            raise f.located(i, e.kind, e.line, f"expect[{i}] {e.kind} {_show(e.text[e.kind])} "
+                                                f"({spec.file}:{e.line})") from None
 
 
 def _show(args: Any) -> str:
@@ -101,11 +148,19 @@ def _show(args: Any) -> str:
 def build_test(spec: spec_mod.Spec, device: str, record: Record) -> Any:
     dev = torch.device(device)
 
+    state = GlobalState()
+
     @given(data=st.data())
     def test(data: Any) -> None:
-        run_example(spec, dev, data, record)
+        try:
+            run_example(spec, dev, data, record)
+        finally:
+            state.restore()
 
+    # explicit examples run first, in the order written (the decorator nearest @given runs first)
+    for i in reversed(range(len(spec.examples))):
+        test = example(data=strategies.Pinned(i, spec.examples[i]))(test)
     if spec.max_examples is not None:
         current = settings().max_examples  # a fresh settings() inherits the loaded profile
-        test = settings(max_examples=min(current, spec.max_examples))(test)
+        test = settings(max_examples=profiles.spec_budget(current, spec.max_examples))(test)
     return test

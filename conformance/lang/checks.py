@@ -1,13 +1,16 @@
 """The `expect` vocabulary: every property a spec can state, in one registry.
 
 An expectation is a mapping with exactly one check kind and, optionally, that kind's options and a
-`why`.  Arguments are expressions (strings) or literals.  Each kind documents itself (`doc`) and
-knows how to read as a plain Python assert (`python`), used for standalone reproduction snippets.
+`why`.  Arguments are expressions (strings) or literals.  Each kind is defined once, in `KINDS`: how
+it runs (`fn`), how it reads as a plain Python statement (`python` + `render`, used by standalone
+snippets) and what it means (`doc`).  Both sides call the same primitives (check_helpers), so a
+snippet's assert means what the suite checked.
 """
 
 from __future__ import annotations
 
-import re
+import ast
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +19,37 @@ import numpy as np
 import torch
 
 from conformance.lang import dtypes, names
-from conformance.lang.values import host, is_array, short
+from conformance.lang.check_helpers import (
+    _dtype,
+    _gradcheck,
+    _mismatch,
+    _np,
+    _out_of_range,
+    _raises,
+    _shares,
+    _tol,
+    _truth,
+)
+from conformance.lang.values import is_array, short
 
 
 class CheckFailed(AssertionError):
-    """A documented property does not hold."""
+    """A documented property does not hold.
+
+    The runner fills in which expectation failed (`index`, `kind`, `line`) as data, so reports and
+    snippets never parse the message.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, kind: str | None = None,
+                 line: int | None = None):
+        super().__init__(message)
+        self.message, self.index, self.kind, self.line = message, index, kind, line
+
+    def located(self, index: int, kind: str, line: int | None, prefix: str) -> CheckFailed:
+        return CheckFailed(f"{prefix}: {self.message}", index=index, kind=kind, line=line)
+
+    def as_data(self) -> dict[str, Any]:
+        return {"index": self.index, "kind": self.kind, "line": self.line}
 
 
 @dataclass
@@ -32,33 +61,10 @@ class RunContext:
     rerun_on_cpu: Callable[[], dict[str, Any]] = field(default=lambda: {})
 
 
-def _both_host(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    ha, hb = host(a), host(b)
-    if ha.dtype == torch.bfloat16 or hb.dtype == torch.bfloat16:
-        ha, hb = ha.float(), hb.float()
-    return ha, hb
-
-
 def _compare(a: Any, b: Any, rtol: float, atol: float, what: str) -> None:
-    if isinstance(a, tuple | list) and isinstance(b, tuple | list) and not (
-        all(isinstance(v, int | float | bool) for v in [*a, *b])
-    ):
-        if len(a) != len(b):
-            raise CheckFailed(f"{what}: lengths differ, {len(a)} vs {len(b)}")
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _compare(x, y, rtol, atol, f"{what}[{i}]")
-        return
-    if not (is_array(a) or is_array(b)) and not isinstance(a, float | complex) and not isinstance(b, float | complex):
-        if a != b:
-            raise CheckFailed(f"{what}: {short(a)} != {short(b)}")
-        return
-    ha, hb = _both_host(a, b)
-    if ha.shape != hb.shape:
-        raise CheckFailed(f"{what}: shapes differ, {tuple(ha.shape)} vs {tuple(hb.shape)}")
-    try:
-        torch.testing.assert_close(ha, hb, rtol=rtol, atol=atol, equal_nan=True, check_dtype=False)
-    except AssertionError as e:
-        raise CheckFailed(f"{what}: {e}") from None
+    found = _mismatch(a, b, rtol, atol)
+    if found is not None:
+        raise CheckFailed(f"{what}: {found}")
 
 
 def _dtypes_in(v: Any) -> list[Any]:
@@ -68,38 +74,16 @@ def _dtypes_in(v: Any) -> list[Any]:
     return [dtypes.torch_dtype(v)]
 
 
-def _tol(opts: dict, *values: Any, table: dict | None = None) -> tuple[float, float]:
-    rtol, atol = dtypes.tolerance(*(d for v in values for d in _dtypes_in(v)), table=table)
+def _cross_device_tol(opts: dict, *values: Any) -> tuple[float, float]:
+    rtol, atol = dtypes.tolerance(*(d for v in values for d in _dtypes_in(v)), table=dtypes.CROSS_DEVICE)
     return opts.get("rtol", rtol), opts.get("atol", atol)
 
 
-def _storage_range(x: Any) -> tuple[int, int]:
-    """[start, end) byte range of the memory an array can reach."""
-    if isinstance(x, torch.Tensor):
-        s = x.untyped_storage()
-        return s.data_ptr(), s.data_ptr() + s.nbytes()
-    if isinstance(x, np.ndarray):
-        base = x
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        start = base.__array_interface__["data"][0]
-        return start, start + base.nbytes
-    raise CheckFailed(f"shares_memory needs tensors or ndarrays, got {type(x).__name__}")
-
-
-def _shares(a: Any, b: Any) -> bool:
-    (a0, a1), (b0, b1) = _storage_range(a), _storage_range(b)
-    if a0 == b0 and a0 != 0:
-        return True  # same allocation, possibly empty
-    return a0 < b1 and b0 < a1
-
-
-def _truth(v: Any) -> bool:
-    if isinstance(v, torch.Tensor):
-        return bool(v.all())
-    if isinstance(v, np.ndarray):
-        return bool(v.all())
-    return bool(v)
+def _memory(a: Any, b: Any) -> bool | None:
+    try:
+        return _shares(a, b)
+    except TypeError as e:
+        raise CheckFailed(str(e)) from None
 
 
 # -- the vocabulary ----------------------------------------------------------------------------
@@ -109,36 +93,27 @@ def equal(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
 
 
 def not_equal(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
-    try:
-        _compare(a, b, 0.0, 0.0, "")
-    except CheckFailed:
-        return
-    raise CheckFailed(f"values are equal but must differ: {short(a)}")
+    if _mismatch(a, b, 0.0, 0.0) is None:
+        raise CheckFailed(f"values are equal but must differ: {short(a)}")
+
+
+def _documented_tol(opts: dict, *values: Any) -> tuple[float, float]:
+    rtol, atol = _tol(*values)
+    return opts.get("rtol", rtol), opts.get("atol", atol)
 
 
 def close(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
-    rtol, atol = _tol(opts, a, b)
+    rtol, atol = _documented_tol(opts, a, b)
     _compare(a, b, rtol, atol, f"close (rtol={rtol}, atol={atol})")
 
 
-def _empty(x: Any) -> bool:
-    lo, hi = _storage_range(x)
-    return lo == hi
-
-
 def shares_memory(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
-    # Zero bytes neither share nor differ: allocators may give an empty storage address 0 (CUDA) or
-    # any address (CPU), so both memory checks hold vacuously when either side is empty.
-    if _empty(a) or _empty(b):
-        return
-    if not _shares(a, b):
+    if _memory(a, b) is False:
         raise CheckFailed("the two values do not share memory (distinct storage)")
 
 
 def not_shares_memory(ctx: RunContext, a: Any, b: Any, opts: dict) -> None:
-    if _empty(a) or _empty(b):
-        return
-    if _shares(a, b):
+    if _memory(a, b) is True:
         raise CheckFailed("the two values share memory but must not (expected a copy)")
 
 
@@ -160,7 +135,7 @@ def shape(ctx: RunContext, x: Any, expected: Any, opts: dict) -> None:
 
 
 def dtype(ctx: RunContext, x: Any, expected: Any, opts: dict) -> None:
-    got, want = dtypes.torch_dtype(x), dtypes.torch_dtype(expected)
+    got, want = _dtype(x), _dtype(expected)
     if want is None:
         raise CheckFailed(f"{short(expected)} is not a dtype")
     if got != want:
@@ -221,133 +196,189 @@ def holds(ctx: RunContext, value: Any, opts: dict) -> None:
 
 
 def in_range(ctx: RunContext, x: Any, opts: dict) -> None:
-    h = host(x).double()
-    if h.numel() == 0:
-        return
-    lo, hi = opts.get("min"), opts.get("max")
-    if lo is not None and not bool((h >= lo).all()):
-        raise CheckFailed(f"values below {lo}: min is {h.min().item()}")
-    if hi is not None:
-        bad = (h >= hi) if opts.get("max_exclusive", False) else (h > hi)
-        if bool(bad.any()):
-            raise CheckFailed(f"values above {'or at ' if opts.get('max_exclusive') else ''}{hi}: max is {h.max().item()}")
+    found = _out_of_range(x, opts.get("min"), opts.get("max"), opts.get("max_exclusive", False))
+    if found is not None:
+        raise CheckFailed(found)
 
 
 def raises(ctx: RunContext, exc: Any, opts: dict) -> None:
     try:
-        opts["when"](ctx.env)
-    except exc as e:
-        pattern = opts.get("match")
-        if pattern and not re.search(pattern, str(e)):
-            raise CheckFailed(f"{type(e).__name__} raised, but its message {str(e)[:300]!r} does not match {pattern!r}") from None
-        return
-    except Exception as e:  # noqa: BLE001 - the wrong exception type is the finding
-        raise CheckFailed(f"expected {exc.__name__}, got {type(e).__name__}: {str(e)[:300]}") from None
-    raise CheckFailed(f"expected {exc.__name__}, but nothing was raised")
+        with _raises(exc, opts.get("match")):
+            opts["when"](ctx.env)
+    except AssertionError as e:
+        raise CheckFailed(str(e)) from None
 
 
 def matches_numpy(ctx: RunContext, value: Any, opts: dict) -> None:
-    np_env = {k: _to_numpy(v) for k, v in ctx.env.items()}
+    np_env = {k: _np(v) for k, v in ctx.env.items()}
     expected = opts["numpy"](np_env)
     a = tuple(value) if isinstance(value, tuple) else value
     if opts.get("exact"):
         rtol, atol = 0.0, 0.0
     else:
-        rtol, atol = _tol(opts, *(a if isinstance(a, tuple) else (a,)))
+        rtol, atol = _documented_tol(opts, *(a if isinstance(a, tuple) else (a,)))
     _compare(a, expected, rtol, atol, f"matches_numpy (rtol={rtol}, atol={atol})")
-
-
-def _to_numpy(v: Any) -> Any:
-    if isinstance(v, torch.Tensor):
-        h = v.detach().cpu()
-        return (h.float() if h.dtype == torch.bfloat16 else h).numpy()
-    if isinstance(v, list) and v and all(isinstance(t, torch.Tensor) for t in v):
-        return [_to_numpy(t) for t in v]
-    return v
 
 
 def matches_cpu(ctx: RunContext, *values: Any, opts: dict) -> None:
     cpu_env = ctx.rerun_on_cpu()
     for i, (value, fn) in enumerate(zip(values, opts["_fns"], strict=True)):
         expected = fn(cpu_env)
-        rtol, atol = _tol(opts, value, table=dtypes.CROSS_DEVICE)
+        rtol, atol = _cross_device_tol(opts, value)
         _compare(value, expected, rtol, atol, f"matches_cpu[{i}] on {ctx.device} vs cpu (rtol={rtol}, atol={atol})")
 
 
 def gradcheck(ctx: RunContext, fn: Any, opts: dict) -> None:
-    inputs = tuple(
-        t.detach().to(torch.float64).requires_grad_(True) if isinstance(t, torch.Tensor) else t
-        for t in opts["inputs"](ctx.env)
-    )
-    if not torch.autograd.gradcheck(fn, inputs, raise_exception=False, eps=1e-6, atol=1e-5, rtol=1e-3):
+    if not _gradcheck(fn, opts["inputs"](ctx.env)):
         raise CheckFailed("torch.autograd.gradcheck: analytical and numerical gradients differ")
+
+
+# -- snippet rendering: what a kind's plain-Python statement needs from its YAML item -------------
+
+def _literal_tol(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    if item.get("exact"):
+        return {"tol": "0, 0"}
+    given = {k: repr(item[k]) for k in ("rtol", "atol") if k in item}
+    if len(given) == 2:
+        return {"tol": f"{given['rtol']}, {given['atol']}"}
+    values = args[0]
+    default = f"*_tol({values})"
+    if not given:
+        return {"tol": default}
+    # one of the two given: the other from the documented table
+    return {"tol": f"{given.get('rtol', f'_tol({values})[0]')}, {given.get('atol', f'_tol({values})[1]')}"}
+
+
+def _render_numpy(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    np_text = str(item["numpy"]).strip()
+    params = [n for n in _free_names(np_text) if n in variables]
+    call = (f"(lambda {', '.join(params)}: {np_text})({', '.join(f'_np({p})' for p in params)})" if params
+            else f"({np_text})")
+    return {"numpy": call, **_literal_tol(item, args, variables)}
+
+
+def _render_dtype(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    target = item["dtype"][1]
+    return {"want": f"torch.{target}" if isinstance(target, str) and target in dtypes.TORCH_DTYPES
+            else f"_dtype({args[1]})"}
+
+
+def _render_range(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    return {k: repr(item.get(k, d)) for k, d in (("min", None), ("max", None), ("max_exclusive", False))}
+
+
+def _render_raises(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    when = item["when"]
+    block = textwrap.dedent(when if isinstance(when, str) else "\n".join(when)).strip()
+    return {"match": repr(item.get("match")), "block": textwrap.indent(block, "    ")}
+
+
+def _render_inputs(item: dict, args: list[str], variables: set[str]) -> dict[str, str]:
+    return {"inputs": source_of(item["inputs"])}
+
+
+def source_of(raw: Any) -> str:
+    """Python source of one check argument: strings are expressions, anything else a literal."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        return f"({text})" if "\n" in text else text
+    if isinstance(raw, list):
+        return "[" + ", ".join(source_of(r) for r in raw) + "]"
+    return repr(raw)
+
+
+def _free_names(text: str) -> list[str]:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    seen: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen:
+            seen.append(node.id)
+    return seen
 
 
 @dataclass(frozen=True)
 class Kind:
+    """One check kind: how it runs (`fn`) and how it reads as plain Python (`python`), side by side."""
+
     name: str
     fn: Callable[..., None]
     params: tuple[str, ...]               # positional arguments, each an expression or a literal
+    python: str                           # the snippet's statement: {0}, {1} argument sources, {key} from render
     options: tuple[str, ...] = ()         # literal options
     expr_options: tuple[str, ...] = ()    # options that are expressions (compiled)
     block_options: tuple[str, ...] = ()   # options that are statements (compiled as a block)
     required: tuple[str, ...] = ()
     variadic: bool = False                # params may be a list of any length
     doc: str = ""
-    python: str = ""                      # plain-Python assert, {0}, {1} are argument sources
+    render: Callable[[dict, list[str], set[str]], dict[str, str]] | None = None
+
+    def snippet(self, item: dict, variables: set[str]) -> list[str]:
+        """The expectation `item` (its YAML mapping) as plain-Python lines over the spec's variables."""
+        raw = item[self.name]
+        if self.variadic:
+            args = [", ".join(source_of(r) for r in (raw if isinstance(raw, list) else [raw]))]
+        elif len(self.params) == 1:
+            args = [source_of(raw)]
+        else:
+            args = [source_of(r) for r in raw]
+        named = self.render(item, args, variables) if self.render else {}
+        return self.python.format(*args, **named).split("\n")
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
-    Kind("equal", equal, ("actual", "expected"), doc="same shape and exactly equal values (dtype not compared)",
-         python="assert torch.equal(_t({0}), _t({1})), 'equal'"),
-    Kind("not_equal", not_equal, ("actual", "other"), doc="values differ somewhere",
-         python="assert not torch.equal(_t({0}), _t({1})), 'not_equal'"),
-    Kind("close", close, ("actual", "expected"), options=("rtol", "atol"),
-         doc="equal within the dtype's documented tolerance (torch.testing defaults), or rtol/atol",
-         python="torch.testing.assert_close(_t({0}), _t({1}), check_dtype=False{tol})"),
-    Kind("shares_memory", shares_memory, ("a", "b"), doc="a and b reach the same memory (holds vacuously when either is empty)",
-         python="assert _shares({0}, {1}), 'shares_memory'"),
-    Kind("not_shares_memory", not_shares_memory, ("a", "b"), doc="a and b are distinct memory (holds vacuously when either is empty)",
-         python="assert not _shares({0}, {1}), 'not_shares_memory'"),
-    Kind("same_object", same_object, ("a", "b"), doc="a is b", python="assert ({0}) is ({1}), 'same_object'"),
-    Kind("not_same_object", not_same_object, ("a", "b"), doc="a is not b",
-         python="assert ({0}) is not ({1}), 'not_same_object'"),
-    Kind("shape", shape, ("value", "shape"), doc="tuple(value.shape) == shape",
-         python="assert tuple(({0}).shape) == tuple({1}), 'shape'"),
-    Kind("dtype", dtype, ("value", "dtype"), doc="value's dtype (torch or NumPy) is dtype; bare names like float32 allowed",
-         python="assert _dtype({0}) == {1}, 'dtype'"),
-    Kind("device", device, ("value", "device"), doc="value lives on device",
-         python="assert ({0}).device == torch.device({1}), 'device'"),
-    Kind("is_contiguous", is_contiguous, ("value",), doc="value.is_contiguous()",
-         python="assert ({0}).is_contiguous(), 'is_contiguous'"),
-    Kind("not_contiguous", not_contiguous, ("value",), doc="not value.is_contiguous()",
-         python="assert not ({0}).is_contiguous(), 'not_contiguous'"),
-    Kind("requires_grad", requires_grad, ("value", "expected"), doc="value.requires_grad == expected",
-         python="assert ({0}).requires_grad == {1}, 'requires_grad'"),
-    Kind("has_grad_fn", has_grad_fn, ("value",), doc="value.grad_fn is not None",
-         python="assert ({0}).grad_fn is not None, 'has_grad_fn'"),
-    Kind("no_grad_fn", no_grad_fn, ("value",), doc="value.grad_fn is None",
-         python="assert ({0}).grad_fn is None, 'no_grad_fn'"),
-    Kind("isinstance", is_instance, ("value", "type"), doc="isinstance(value, type)",
-         python="assert isinstance({0}, {1}), 'isinstance'"),
-    Kind("len", length, ("value", "n"), doc="len(value) == n", python="assert len({0}) == {1}, 'len'"),
-    Kind("holds", holds, ("expression",), doc="the expression is true (a tensor/array: all elements true)",
-         python="assert _truth({0}), 'holds'"),
-    Kind("in_range", in_range, ("value",), options=("min", "max", "max_exclusive"),
-         doc="min <= value <= max (or < max with max_exclusive), element-wise",
-         python="assert _in_range({0}, {opts}), 'in_range'"),
-    Kind("raises", raises, ("exception",), options=("match",), block_options=("when",), required=("when",),
-         doc="running `when` raises exception (a subclass), its message matching the regex `match`",
-         python="_raises({0}, {match})"),
-    Kind("matches_numpy", matches_numpy, ("torch",), options=("exact", "rtol", "atol"), expr_options=("numpy",),
-         required=("numpy",), doc="the torch expression equals the numpy expression (tensors seen as ndarrays)",
-         python="torch.testing.assert_close(_t({0}), _t({numpy}), check_dtype=False{tol})"),
-    Kind("matches_cpu", matches_cpu, ("values",), options=("rtol", "atol"), variadic=True,
-         doc="rerunning the steps on cpu with the same inputs gives the same values (cross-device tolerance)",
-         python="pass  # matches_cpu: rerun this snippet with DEVICE = 'cpu' and compare {0}"),
-    Kind("gradcheck", gradcheck, ("function",), expr_options=("inputs",), required=("inputs",),
-         doc="torch.autograd.gradcheck(function, inputs) passes in float64",
-         python="assert torch.autograd.gradcheck({0}, tuple(t.detach().double().requires_grad_() for t in {inputs})), 'gradcheck'"),
+    Kind("equal", equal, ("actual", "expected"), "assert _mismatch({0}, {1}, 0, 0) is None, 'equal'",
+         doc="same shape and exactly equal values (dtype not compared; NaN equals NaN)"),
+    Kind("not_equal", not_equal, ("actual", "other"), "assert _mismatch({0}, {1}, 0, 0) is not None, 'not_equal'",
+         doc="values differ somewhere"),
+    Kind("close", close, ("actual", "expected"), "assert _mismatch({0}, {1}, {tol}) is None, 'close'",
+         options=("rtol", "atol"), render=_literal_tol,
+         doc="equal within the dtype's documented tolerance (torch.testing defaults), or rtol/atol"),
+    Kind("shares_memory", shares_memory, ("a", "b"), "assert _shares({0}, {1}) is not False, 'shares_memory'",
+         doc="a and b reach the same memory (holds vacuously when either is empty)"),
+    Kind("not_shares_memory", not_shares_memory, ("a", "b"), "assert _shares({0}, {1}) is not True, 'not_shares_memory'",
+         doc="a and b are distinct memory (holds vacuously when either is empty)"),
+    Kind("same_object", same_object, ("a", "b"), "assert ({0}) is ({1}), 'same_object'", doc="a is b"),
+    Kind("not_same_object", not_same_object, ("a", "b"), "assert ({0}) is not ({1}), 'not_same_object'",
+         doc="a is not b"),
+    Kind("shape", shape, ("value", "shape"), "assert tuple(({0}).shape) == (({1},) if isinstance({1}, int) else tuple({1})), 'shape'",
+         doc="tuple(value.shape) == shape"),
+    Kind("dtype", dtype, ("value", "dtype"), "assert _dtype({0}) == {want}, 'dtype'", render=_render_dtype,
+         doc="value's dtype (torch or NumPy) is dtype; bare names like float32 allowed"),
+    Kind("device", device, ("value", "device"), "assert ({0}).device == torch.device({1}), 'device'",
+         doc="value lives on device"),
+    Kind("is_contiguous", is_contiguous, ("value",), "assert ({0}).is_contiguous(), 'is_contiguous'",
+         doc="value.is_contiguous()"),
+    Kind("not_contiguous", not_contiguous, ("value",), "assert not ({0}).is_contiguous(), 'not_contiguous'",
+         doc="not value.is_contiguous()"),
+    Kind("requires_grad", requires_grad, ("value", "expected"), "assert ({0}).requires_grad == bool({1}), 'requires_grad'",
+         doc="value.requires_grad == expected"),
+    Kind("has_grad_fn", has_grad_fn, ("value",), "assert ({0}).grad_fn is not None, 'has_grad_fn'",
+         doc="value.grad_fn is not None"),
+    Kind("no_grad_fn", no_grad_fn, ("value",), "assert ({0}).grad_fn is None, 'no_grad_fn'",
+         doc="value.grad_fn is None"),
+    Kind("isinstance", is_instance, ("value", "type"), "assert isinstance({0}, {1}), 'isinstance'",
+         doc="isinstance(value, type)"),
+    Kind("len", length, ("value", "n"), "assert len({0}) == {1}, 'len'", doc="len(value) == n"),
+    Kind("holds", holds, ("expression",), "assert _truth({0}), 'holds'",
+         doc="the expression is true (a tensor/array: all elements true)"),
+    Kind("in_range", in_range, ("value",), "assert _out_of_range({0}, {min}, {max}, {max_exclusive}) is None, 'in_range'",
+         options=("min", "max", "max_exclusive"), render=_render_range,
+         doc="min <= value <= max (or < max with max_exclusive), element-wise"),
+    Kind("raises", raises, ("exception",), "with _raises({0}, {match}):\n{block}", options=("match",),
+         block_options=("when",), required=("when",), render=_render_raises,
+         doc="running `when` raises exception (a subclass), its message matching the regex `match`"),
+    Kind("matches_numpy", matches_numpy, ("torch",), "assert _mismatch({0}, {numpy}, {tol}) is None, 'matches_numpy'",
+         options=("exact", "rtol", "atol"), expr_options=("numpy",), required=("numpy",), render=_render_numpy,
+         doc="the torch expression equals the numpy expression (tensors seen as ndarrays)"),
+    Kind("matches_cpu", matches_cpu, ("values",), "pass  # matches_cpu: rerun this snippet with DEVICE = 'cpu' and compare {0}",
+         options=("rtol", "atol"), variadic=True,
+         doc="rerunning the steps on cpu with the same inputs gives the same values (cross-device tolerance)"),
+    Kind("gradcheck", gradcheck, ("function",), "assert _gradcheck({0}, {inputs}), 'gradcheck'",
+         expr_options=("inputs",), required=("inputs",), render=_render_inputs,
+         doc="torch.autograd.gradcheck(function, inputs) passes in float64"),
 ]}
 
 COMMON_OPTIONS = ("why",)  # a sentence saying which promise this expectation checks

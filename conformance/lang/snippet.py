@@ -3,13 +3,15 @@
 The results record the falsifying inputs (dtype, shape, values, strides, device, requires_grad) and
 where the spec lives (`file`, `line`, `spec_id`).  The spec is loaded again at report time for its
 steps and checks; steps are already Python syntax, inputs become literals, and each check becomes a
-plain assert through its kind's `python` template (checks.KINDS).  A few tiny helpers (`_t`,
-`_shares`, ...) are defined inline, only those the snippet uses.
+plain assert through its kind's own rendering (checks.KINDS).  The check primitives it calls
+(`_mismatch`, `_shares`, ...) and any `helpers.*` it uses are copied verbatim from the modules the
+suite runs (inspect.getsource), so the snippet means exactly what the suite checked.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import re
 import textwrap
@@ -17,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.lang import checks
+from conformance.lang import check_helpers, checks, helpers
 from conformance.lang import spec as spec_mod
 from conformance.lang.dtypes import TORCH_DTYPES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_FAILED_CHECK = re.compile(r"^(?:\[\d+\] )?expect\[(\d+)\] (\w+)")
 
 
 @dataclass
@@ -207,196 +208,27 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# -- inline helpers -------------------------------------------------------------------------------
+# -- helpers: copied from the modules the suite runs, never rewritten here ----------------------
 
-_HELPER_SRC: dict[str, str] = {
-    "_t": '''
-def _t(v):  # any tensor, ndarray, number or sequence as a CPU tensor (what the checks compare)
-    if isinstance(v, torch.Tensor):
-        return v.detach().cpu()
-    if isinstance(v, (np.ndarray, np.generic)):
-        return torch.as_tensor(np.array(v))
-    if isinstance(v, (list, tuple)) and any(isinstance(e, (torch.Tensor, np.ndarray)) for e in v):
-        return [_t(e) for e in v]  # assert_close compares sequences element-wise
-    return torch.as_tensor(v)
-''',
-    "_equal": '''
-def _equal(a, b):  # same shape and values (dtype not compared, NaN equals NaN); other values with ==
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and not all(
-            isinstance(v, (bool, int, float)) for v in [*a, *b]):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    if not any(isinstance(v, (torch.Tensor, np.ndarray, float, complex)) for v in (a, b)):
-        return a == b
+def _helper_source(name: str) -> str:
+    """The source of one check primitive, exactly as the suite runs it."""
+    return textwrap.dedent(inspect.getsource(getattr(check_helpers, name))).strip()
+
+
+def _needed_helpers(code: str) -> list[str]:
+    used = [h for h in check_helpers.ALL if re.search(rf"\b{h}\(", code)]
+    for h in list(used):
+        used += [n for n in check_helpers.NEEDS.get(h, []) if n not in used]
+    return [h for h in check_helpers.ALL if h in used]   # definition order: dependencies first
+
+
+def _suite_helper_source(name: str) -> str | None:
+    """A `helpers.*` member's source (conformance.lang.helpers), or None when it is not plain code."""
+    obj = getattr(helpers, name, None)
     try:
-        torch.testing.assert_close(_t(a), _t(b), rtol=0, atol=0, equal_nan=True, check_dtype=False)
-    except AssertionError:
-        return False
-    return True
-''',
-    "_shares": '''
-def _shares(a, b):  # do the two reach overlapping memory (their whole storage / base buffer)?
-    def span(x):
-        if isinstance(x, torch.Tensor):
-            s = x.untyped_storage()
-            return s.data_ptr(), s.data_ptr() + s.nbytes()
-        while isinstance(x.base, np.ndarray):
-            x = x.base
-        start = x.__array_interface__["data"][0]
-        return start, start + x.nbytes
-    (a0, a1), (b0, b1) = span(a), span(b)
-    return (a0 == b0 and a0 != 0) or (a0 < b1 and b0 < a1)
-''',
-    "_truth": '''
-def _truth(v):  # tensors and arrays are true when every element is
-    return bool(v.all()) if isinstance(v, (torch.Tensor, np.ndarray)) else bool(v)
-''',
-    "_dtype": '''
-def _dtype(x):  # the torch dtype of a tensor, an ndarray or a dtype
-    if isinstance(x, torch.Tensor):
-        return x.dtype
-    if isinstance(x, torch.dtype):
-        return x
-    return torch.from_numpy(np.zeros(0, dtype=getattr(x, "dtype", x))).dtype
-''',
-    "_raises": '''
-@contextlib.contextmanager
-def _raises(exc, match=None):  # the block must raise exc (or a subclass), its message matching `match`
-    try:
-        yield
-    except exc as e:
-        if match and not re.search(match, str(e)):
-            raise AssertionError(f"raises: {type(e).__name__} message {str(e)[:300]!r} does not match {match!r}") from None
-        return
-    except Exception as e:
-        raise AssertionError(f"raises: expected {exc.__name__}, got {type(e).__name__}: {str(e)[:300]}") from None
-    raise AssertionError(f"raises: expected {exc.__name__}, but nothing was raised")
-''',
-    "_in_range": '''
-def _in_range(x, opts):  # element-wise min <= x <= max (or < max with max_exclusive)
-    h = _t(x).double()
-    lo, hi = opts.get("min"), opts.get("max")
-    ok = True if lo is None else bool((h >= lo).all())
-    if hi is not None:
-        ok = ok and bool(((h < hi) if opts.get("max_exclusive") else (h <= hi)).all())
-    return ok
-''',
-    "_np": '''
-def _np(*values):  # tensors seen as ndarrays, as the numpy side of matches_numpy sees them
-    def one(v):
-        if isinstance(v, torch.Tensor):
-            h = v.detach().cpu()
-            return (h.float() if h.dtype == torch.bfloat16 else h).numpy()
-        if isinstance(v, list) and v and all(isinstance(t, torch.Tensor) for t in v):
-            return [one(t) for t in v]
-        return v
-    return [one(v) for v in values]
-''',
-}
-_HELPER_NEEDS = {"_in_range": ["_t"], "_equal": ["_t"]}
-
-# Where a kind's template differs from what the suite checks: `equal`/`not_equal` use torch.equal,
-# which treats NaN as unequal and cannot compare non-numeric values (lists of names); `gradcheck`
-# raises instead of returning False, uses other tolerances and chokes on non-tensor inputs.
-_TEMPLATE_OVERRIDES = {
-    "equal": "assert _equal({0}, {1}), 'equal'",
-    "not_equal": "assert not _equal({0}, {1}), 'not_equal'",
-    "gradcheck": ("assert torch.autograd.gradcheck({0}, tuple(t.detach().double().requires_grad_() "
-                  "if isinstance(t, torch.Tensor) else t for t in {inputs}), raise_exception=False, "
-                  "eps=1e-6, atol=1e-5, rtol=1e-3), 'gradcheck'"),
-}
-
-# Inline stand-ins for conformance.lang.helpers (same behaviour, no import of the suite).
-_SUITE_HELPERS: dict[str, str] = {
-    "Module": '''
-    class Module(nn.Module):  # children set as attributes (registered), applied in order
-        def __init__(self, **children):
-            super().__init__()
-            for name, child in children.items():
-                setattr(self, name, child)
-            self._order = list(children)
-
-        def forward(self, x):
-            for name in self._order:
-                child = getattr(self, name)
-                x = child(x) if callable(child) else x
-            return x
-''',
-    "Dataset": '''
-    class Dataset(torch.utils.data.Dataset):  # map-style over equal-length tensors
-        def __init__(self, *tensors):
-            self.tensors = tensors
-
-        def __len__(self):
-            return len(self.tensors[0])
-
-        def __getitem__(self, i):
-            items = tuple(t[i] for t in self.tensors)
-            return items[0] if len(items) == 1 else items
-''',
-    "roundtrip": '''
-    @staticmethod
-    def roundtrip(obj):  # torch.save / torch.load (weights only) through a real temporary file
-        import os, tempfile
-        fd, path = tempfile.mkstemp(suffix=".pt")
-        os.close(fd)
-        try:
-            torch.save(obj, path)
-            return torch.load(path, weights_only=True)
-        finally:
-            os.unlink(path)
-''',
-    "params": '''
-    @staticmethod
-    def params(module):  # detached copies of the parameters
-        return [p.detach().clone() for p in module.parameters()]
-''',
-    "grads": '''
-    @staticmethod
-    def grads(module):  # copies of each .grad (None stays None)
-        return [None if p.grad is None else p.grad.detach().clone() for p in module.parameters()]
-''',
-    "epoch": '''
-    @staticmethod
-    def epoch(loader):  # one full pass as a list of batches
-        return list(loader)
-''',
-    "frame_values": '''
-    @staticmethod
-    def frame_values(data):  # pandas.DataFrame(data).values (pandas must be installed)
-        import pandas
-        return pandas.DataFrame(data).values
-''',
-    "flat_samples": '''
-    @staticmethod
-    def flat_samples(batches):  # the first field of every batch, concatenated sample by sample
-        firsts = [b[0] if isinstance(b, (list, tuple)) else b for b in batches]
-        return torch.cat([f.reshape(len(f), -1) for f in firsts]) if firsts else torch.empty(0)
-''',
-}
-
-
-# -- checks ---------------------------------------------------------------------------------------
-
-def _arg(raw: Any) -> str:
-    """Source of one check argument: strings are expressions, anything else a literal."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        return f"({text})" if "\n" in text else text
-    if isinstance(raw, list):
-        return "[" + ", ".join(_arg(r) for r in raw) + "]"
-    return literal(raw)
-
-
-def _free_names(text: str) -> list[str]:
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return []
-    seen: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen:
-            seen.append(node.id)
-    return seen
+        return textwrap.dedent(inspect.getsource(obj)).strip() if obj is not None else None
+    except (OSError, TypeError):
+        return None
 
 
 def _assigned_names(texts: list[str]) -> set[str]:
@@ -413,40 +245,8 @@ def _assigned_names(texts: list[str]) -> set[str]:
 
 
 def check_source(e: spec_mod.Expectation, variables: set[str]) -> list[str]:
-    """Plain-Python lines for one expectation, from its kind's template."""
-    kind = checks.KINDS[e.kind]
-    raw = e.text[e.kind]
-    if kind.variadic:
-        args = [", ".join(_arg(r) for r in (raw if isinstance(raw, list) else [raw]))]
-    elif len(kind.params) == 1:
-        args = [_arg(raw)]
-    else:
-        args = [_arg(r) for r in raw]
-    named: dict[str, str] = {}
-    if e.kind == "dtype":
-        target = raw[1]
-        args[1] = f"torch.{target}" if isinstance(target, str) and target in TORCH_DTYPES else f"_dtype({args[1]})"
-    if e.kind in ("close", "matches_numpy"):
-        if e.text.get("exact"):
-            tol = ", rtol=0, atol=0"
-        else:
-            tol = "".join(f", {k}={literal(e.text[k])}" for k in ("rtol", "atol") if k in e.text)
-        named["tol"] = tol + ", equal_nan=True"
-    if e.kind == "matches_numpy":
-        np_text = str(e.text["numpy"]).strip()
-        params = [n for n in _free_names(np_text) if n in variables]
-        named["numpy"] = (f"(lambda {', '.join(params)}: {np_text})(*_np({', '.join(params)}))" if params
-                          else f"({np_text})")
-    if e.kind == "in_range":
-        named["opts"] = literal({k: e.text[k] for k in ("min", "max", "max_exclusive") if k in e.text})
-    if e.kind == "gradcheck":
-        named["inputs"] = _arg(e.text["inputs"])
-    if e.kind == "raises":
-        named["match"] = literal(e.text.get("match"))
-        when = e.text["when"]
-        block = textwrap.dedent(when if isinstance(when, str) else "\n".join(when)).strip()
-        return ["with " + kind.python.format(*args, **named) + ":", textwrap.indent(block, "    ")]
-    return [_TEMPLATE_OVERRIDES.get(e.kind, kind.python).format(*args, **named)]
+    """Plain-Python lines for one expectation: its kind's own rendering (checks.KINDS)."""
+    return checks.KINDS[e.kind].snippet(e.text, variables)
 
 
 # -- the snippet ----------------------------------------------------------------------------------
@@ -466,9 +266,8 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
             return Snippet(None, [why or "spec not found"])
     device = str(entry.get("device", "cpu"))
     inputs = fals.get("inputs") or {}
-    m = _FAILED_CHECK.match(entry.get("error") or "")
-    failed = int(m.group(1)) if m else None
-    failed_kind = m.group(2) if m else None
+    check = entry.get("check") or {}
+    failed, failed_kind = check.get("index"), check.get("kind")
 
     conv = _Inputs(device.split(":")[0], notes)
     recorded_dev = next((d.get("device") for d in inputs.values()
@@ -501,11 +300,10 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
         notes.append(f"the spec changed since the run: expect[{failed}] was {failed_kind}")
     code = "\n".join(body)
 
-    used_helpers = [h for h in _HELPER_SRC if re.search(rf"\b{h}\(", code)]
-    for h in list(used_helpers):
-        used_helpers += [n for n in _HELPER_NEEDS.get(h, []) if n not in used_helpers]
+    used_helpers = _needed_helpers(code)
     used_suite = sorted(set(re.findall(r"\bhelpers\.(\w+)", code)))
-    unknown = [h for h in used_suite if h not in _SUITE_HELPERS]
+    suite_src = {h: _suite_helper_source(h) for h in used_suite}
+    unknown = [h for h, src in suite_src.items() if src is None]
 
     imports = ["import torch", "import numpy as np"]
     if re.search(r"\bnn\.|\bhelpers\.", code):
@@ -518,6 +316,9 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
         imports.append("import torchvision")
     if "_raises" in used_helpers:
         imports[:0] = ["import contextlib", "import re"]
+    if used_suite:
+        imports[:0] = ["import os", "import tempfile", "import types"]
+        imports.append("from torch.utils.data import Dataset as _TorchDataset")
 
     src = entry.get("source") or spec.source
     head = [f"# Standalone reproduction of {spec.id} on {device} (needs only torch and numpy)",
@@ -538,15 +339,17 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
 
     parts = ["\n".join(head), "\n".join(imports)]
     if used_helpers:
-        parts.append("\n\n\n".join(_HELPER_SRC[h].strip() for h in _HELPER_SRC if h in used_helpers))
+        parts.append("# the suite's check primitives (conformance/lang/check_helpers.py), verbatim\n"
+                     + "\n\n\n".join(_helper_source(h) for h in used_helpers))
     if used_suite:
         if unknown:
-            notes.append(f"helpers.{', helpers.'.join(unknown)} has no inline equivalent; the snippet imports "
+            notes.append(f"helpers.{', helpers.'.join(unknown)} has no plain source; the snippet imports "
                          f"conformance.lang.helpers for it (needs the suite installed)")
-            parts.append("from conformance import helpers  # " + ", ".join(unknown) + " have no inline equivalent")
+            parts.append("from conformance.lang import helpers  # " + ", ".join(unknown) + " have no plain source")
         else:
-            members = [textwrap.indent(textwrap.dedent(_SUITE_HELPERS[h]).strip("\n"), "    ") for h in used_suite]
-            parts.append("class helpers:  # inline equivalents of the suite's helpers.*\n" + "\n\n".join(members))
+            defs = "\n\n\n".join(suite_src[h] for h in used_suite)  # type: ignore[misc]
+            parts.append("# the suite's helpers (conformance/lang/helpers.py), verbatim\n" + defs + "\n\n\n"
+                         + "helpers = types.SimpleNamespace(" + ", ".join(f"{h}={h}" for h in used_suite) + ")")
     parts.append(code)
     text = "\n\n\n".join(parts) + "\n"
     try:

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import jinja2
 import markupsafe
+from packaging.version import InvalidVersion, Version
 
 from conformance.lang import behaviours
 from conformance.outputs import junit as junit_xml
@@ -173,7 +174,6 @@ def _when(stamp: str) -> dt.datetime:
 
 
 def _version_key(text: str) -> tuple:
-    from packaging.version import InvalidVersion, Version
     try:
         return (0, Version(text), "")
     except InvalidVersion:

@@ -17,6 +17,7 @@ from packaging.version import Version
 
 from conformance.engine import devices, runner
 from conformance.errors import SpecError
+from conformance.lang import checks
 from conformance.lang import spec as spec_mod
 from conformance.lang.values import describe, short
 
@@ -30,7 +31,15 @@ def torch_version() -> Version:
 
 class SpecFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        specs, errors = spec_mod.load_file(self.path, display=display_path(self.path, self.config))
+        name = display_path(self.path, self.config)
+        try:
+            specs, errors = spec_mod.load_file(self.path, display=name)
+            for spec in specs:   # everything an item needs at collection time, checked here
+                for k in spec.known:
+                    if k.device is not None:
+                        torch.device(k.device)
+        except Exception as e:  # noqa: BLE001 - one broken file never stops the collection of the others
+            specs, errors = [], [SpecError(name, None, "", f"cannot collect this file: {type(e).__name__}: {e}")]
         for err in errors:
             yield SpecErrorItem.from_parent(self, name=f"invalid-spec:{err.line or 0}", error=err)
         for spec in specs:
@@ -136,7 +145,7 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "\n".join(f"[{i}] {error_text(e)}" for i, e in enumerate(exc.exceptions))
     notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("in step")]
-    head = str(exc) if type(exc).__name__ == "CheckFailed" else f"{type(exc).__name__}: {exc}"
+    head = str(exc) if isinstance(exc, checks.CheckFailed) else f"{type(exc).__name__}: {exc}"
     return "\n".join([head, *notes])
 
 

@@ -23,7 +23,7 @@ import torch
 from conformance import __version__, results
 from conformance.engine import devices, profiles
 from conformance.errors import SpecError
-from conformance.lang import behaviours, drift, snippet
+from conformance.lang import behaviours, checks, drift, snippet
 from conformance.pytest_plugin.items import DEVICES, RECORD, SpecErrorItem, SpecItem, error_text, falsifying
 
 PROP = "conformance"
@@ -95,6 +95,7 @@ class ResultsPlugin:
                 "area": item.spec.area, "covers": list(item.spec.covers), "file": item.spec.file,
                 "line": item.spec.line, "source": item.spec.source,
                 "examples": item.stash[RECORD].examples,
+                "stats": item.stash[RECORD].stats,
             }
             if rep.failed and call.excinfo is not None:
                 exc = call.excinfo.value
@@ -103,6 +104,9 @@ class ResultsPlugin:
                 # A duplicate id is raised at setup as a SpecError: a spec problem, not a torch one.
                 data["failure_kind"] = ("spec" if isinstance(exc, SpecError) else
                                         "check" if isinstance(exc, AssertionError) else "exception")
+                failed = _failed_check(exc)
+                if failed is not None:
+                    data["check"] = failed
                 if rep.when == "call":
                     data["falsifying"] = falsifying(item)
                     data["blob"] = _blob(exc)
@@ -202,6 +206,18 @@ class _SpecLike:
             if r.get("covers"):
                 seen.setdefault(r["spec_id"], cls(r["covers"], r["spec_id"]))
         return list(seen.values())
+
+
+def _failed_check(exc: BaseException) -> dict[str, Any] | None:
+    """Which expectation failed, as data (Hypothesis may wrap several failures in a group)."""
+    if isinstance(exc, checks.CheckFailed) and exc.index is not None:
+        return exc.as_data()
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            found = _failed_check(sub)
+            if found is not None:
+                return found
+    return None
 
 
 def _blob(exc: BaseException) -> str | None:

@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
 
 import torch
 
 from conformance.errors import UsageError
 from conformance.lang import spec
-from conformance.lang.drift import THRESHOLD, check_sources, summary
+from conformance.lang.drift import check_sources, summary
 
 
 def cmd_docs_check(args: argparse.Namespace, extra: list[str]) -> int:
@@ -37,13 +36,3 @@ def cmd_docs_check(args: argparse.Namespace, extra: list[str]) -> int:
     if errors:
         return 2
     return 1 if s["reworded"] or s["missing"] else 0
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("docs-check", help="check each spec's quoted promise against the installed torch docstrings")
-    p.add_argument("paths", nargs="*")
-    p.add_argument("--torch-docs", default="installed", help="where to read documentation from (installed)")
-    p.add_argument("--threshold", type=float, default=THRESHOLD, help="similarity for 'reworded' (default 0.8)")
-    p.add_argument("--json", help="write the drift report as JSON")
-    p.add_argument("-v", "--verbose", action="store_true", help="list current quotes and diffs too")
-    p.set_defaults(func=cmd_docs_check)

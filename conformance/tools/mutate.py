@@ -468,23 +468,3 @@ schema, validate, write, load = mutation.schema, mutation.problems, mutation.sav
 
 def cmd_mutate(args: argparse.Namespace, extra: list[str]) -> int:
     return Mutate(args, extra).run()
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("mutate", help="run the suite against injected faults and score how many it catches",
-                       description="Run the suite once per fault of the catalogue (after a clean run that "
-                                   "must pass) and report which specs caught which fault.  Arguments after "
-                                   "`--` go to every pytest run.")
-    p.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
-    p.add_argument("--faults", help="comma-separated fault names (default: the whole catalogue)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="pytest runs in parallel (default 1)")
-    p.add_argument("--json", help="write the mutation document (schemas/mutate.schema.json) here")
-    p.add_argument("--threshold", type=float, default=100.0,
-                   help="exit 1 when fewer than this percentage of the faults are killed (default 100)")
-    p.add_argument("--list", action="store_true", help="print the fault catalogue and exit")
-    p.add_argument("--device", default=os.environ.get("CONFORMANCE_DEVICES") or "cpu",
-                   help="device(s) the specs run on (default: $CONFORMANCE_DEVICES, else cpu)")
-    p.add_argument("--profile", default="mutate", choices=["mutate", "dev", "ci", "thorough"],
-                   help="Hypothesis profile (default mutate: ci's examples without shrinking)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one pytest run (default 900)")
-    p.set_defaults(func=cmd_mutate)
