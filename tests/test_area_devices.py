@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import SPECS, failed_ids, statuses
+from conftest import SPECS, failed_ids
 
 from conformance.lang import spec
-from conformance.tools import faults
 
 AREA = SPECS / "devices"
 TRAINING = SPECS / "autograd" / "training-step-matches-cpu.yaml"  # the autograd side of B-DV-4
-MODULE = "conformance.tools.faults.devices"
 HAS_CUDA = torch.cuda.is_available()
 
-# Faults caught on the CPU (spec ids of specs/devices).
-CAUGHT = {
-    "to-copies-when-unchanged": {"devices/to-returns-self-when-unchanged"},
-    "to-copy-ignored": {"devices/to-copies-when-changed"},
-    "to-ignores-dtype-with-device": {"devices/to-device-and-dtype", "devices/to-other-device-metadata"},
-    "ones-like-ignores-device": {"devices/to-other-device-metadata"},
-    "add-moves-operand": {"devices/mixed-devices-raise"},
-    "sum-lost-update": {"devices/differential-matches-cpu"},
-    "cuda-count-without-runtime": {"devices/cuda-availability-consistent"},
-}
 # Registered only where CUDA is absent (on a GPU machine it would be no fault at all).
 CPU_ONLY = {"cuda-count-without-runtime"}
 # On the cuda device (specs/devices plus the training step): every fault registered with CUDA.  From a run on
@@ -60,41 +48,6 @@ def area_specs() -> list[spec.Spec]:
     specs, errors = spec.load_paths([AREA])
     assert not errors, errors
     return specs
-
-
-def test_clean_run_on_cpu(suite) -> None:
-    # cuda and meta runs of these specs: tests/test_devices_logic.py
-    doc = suite([AREA])
-    specs = {s.id: s for s in area_specs()}
-    assert set(statuses(doc)) == set(specs)
-    for r in doc["results"]:
-        if specs[r["spec_id"]].devices == ("cuda",):
-            assert (r["status"], r["reason"]) == ("skipped", "not applicable: spec applies to cuda only"), r
-        else:
-            assert r["status"] == "passed", f"{r['spec_id']}: {r.get('error')}\n{doc['_output']}"
-    assert doc["exit_status"] == 0
-
-
-@pytest.mark.parametrize("name", sorted(CAUGHT))
-def test_fault_is_caught_by_exactly_these_specs(suite, name: str) -> None:
-    if HAS_CUDA and name in CPU_ONLY:
-        pytest.skip("not registered where CUDA is available")
-    doc = suite([AREA], name)
-    assert failed_ids(doc) == CAUGHT[name], doc["_output"]
-    breaks = set(faults.catalogue()[name].breaks)
-    for r in doc["results"]:
-        if r["status"] == "failed":
-            assert breaks & set(r["covers"]), f"{r['spec_id']} covers none of {sorted(breaks)}"
-            assert r["failure_kind"] == "check", r["error"]
-
-
-def test_every_device_fault_is_tested_and_every_cpu_spec_caught() -> None:
-    mine = {n for n, f in faults.catalogue().items() if f.make.__module__ == MODULE}
-    assert mine == (set(CUDA_CAUGHT) if HAS_CUDA else set(CAUGHT))
-    assert set(CUDA_CAUGHT) == set(CAUGHT) - CPU_ONLY | {
-        "to-device-copies-raw-storage", "to-non-blocking-unsynchronized", "numpy-on-cuda-copies",
-        "cuda-linear-reduced-precision"}
-    assert set().union(*CAUGHT.values()) == {s.id for s in area_specs()} - ACCELERATOR_ONLY
 
 
 @pytest.mark.skipif(not HAS_CUDA, reason="not run: cuda not available")

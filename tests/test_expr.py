@@ -80,13 +80,19 @@ def test_the_documented_private_attributes_are_readable():
 @pytest.mark.parametrize("text", [
     "torch.save(x, 'leak.pt')", "torch.load('leak.pt')", "np.load('leak.npy')", "np.save('leak', a)",
     "a.tofile('leak.bin')", "x.numpy().tofile('leak.bin')", "a.dump('leak.pkl')", "a.dumps()",
-    "'{0.__class__}'.format(x)", "str.format('{0.__class__}', x)", "'{x}'.format_map({'x': x})",
     "torch.from_file('leak.bin')", "torch.UntypedStorage.from_file('leak.bin')",
     "x.untyped_storage().from_file('leak.bin')", "np.rec.fromfile('leak.bin')", "torch.jit.load('m.pt')",
     "torch.profiler.profile().export_chrome_trace('trace.json')",
 ])
 def test_file_io_is_refused_by_attribute_name(text: str):
     assert "reads or writes files" in refused_at_load(text, x=X, a=X.numpy())
+
+
+@pytest.mark.parametrize("text", [
+    "'{0.__class__}'.format(x)", "str.format('{0.__class__}', x)", "'{x}'.format_map({'x': x})",
+])
+def test_str_format_is_refused_because_it_reads_attributes(text: str):
+    assert "str.format reads attributes" in refused_at_load(text, x=X)
 
 
 @pytest.mark.parametrize("text", [
@@ -100,8 +106,8 @@ def test_file_io_and_compiling_functions_are_refused_by_identity(text: str):
 
 @pytest.mark.parametrize("text,module", [
     ("torch.os.getcwd()", "os"), ("torch.sys.modules", "sys"), ("F.torch.os", "os"),
-    ("torch.serialization.pickle", "pickle"), ("np.ctypeslib.as_array", "numpy.ctypeslib"),
-    ("np.lib.npyio", "numpy.lib"), ("np.testing", "numpy.testing"), ("torch.hub.list('x/y')", "torch.hub"),
+    ("torch.serialization.pickle", "torch.serialization"), ("torch.xpu.cast", "torch.xpu"),
+    ("np.lib.npyio", "numpy.lib"), ("torch.hub.list('x/y')", "torch.hub"),
     ("torch.multiprocessing.spawn", "torch.multiprocessing"), ("torch.jit.script", "torch.jit"),
     # torch.utils.collect_env.run() hands its argument to a shell
     ("torch.utils.collect_env.run('touch /tmp/conformance-escape')", "torch.utils.collect_env"),
@@ -111,6 +117,12 @@ def test_file_io_and_compiling_functions_are_refused_by_identity(text: str):
 def test_modules_outside_the_allow_list_are_refused_at_load(text: str, module: str):
     message = refused_at_load(text)
     assert f"module {module!r}" in message and "outside the allow-list" in message
+
+
+@pytest.mark.parametrize("text", ["np.ctypeslib.as_array", "np.testing.assert_equal", "np.f2py.run_main"])
+def test_modules_that_are_not_imported_stay_unreachable(text: str):
+    # numpy and torch load these lazily on first attribute access: specs never trigger an import
+    assert "unknown name" in refused_at_load(text)
 
 
 @pytest.mark.parametrize("text,origin", [
@@ -171,9 +183,9 @@ def test_a_later_variable_is_undefined_earlier():
     "t = torch\np = t.os",                       # a module held in a variable
     "ms = [np, torch]\np = ms[1].sys",           # ... or inside a list
     "u = torch.utils\np = u.collect_env",        # a denied submodule reached through a value
-    "n = np\np = n.ctypeslib",
+    "n = np\np = n.lib",
     "p = [m.os for m in [torch]]",               # ... or inside a comprehension
-    "k = type(torch.zeros(1))\nm = k.mro()[0]\nq = torch.serialization\np = q.pickle",
+    "q = [torch][0]\np = q.serialization",
 ])
 def test_attributes_of_values_are_checked_at_run_time(text: str):
     fn = expr.compile_block(text, _scope({}), NS)   # nothing static to refuse: names are variables
@@ -183,13 +195,22 @@ def test_attributes_of_values_are_checked_at_run_time(text: str):
 
 @pytest.mark.parametrize("text", [
     "torch.add = torch.sub", "torch.Tensor.view = torch.Tensor.clone", "np.sum = np.prod", "F.relu = F.gelu",
+    "helpers.roundtrip = torch.add", "torch.nn.functional.x = 1",
 ])
 def test_specs_cannot_patch_modules_or_types(text: str):
-    original = evaluate(text.split(" = ")[0])
+    assert "cannot set attribute" in refused_at_load(text)
+
+
+@pytest.mark.parametrize("text", [
+    "t = torch\nt.add = t.sub", "T = torch.Tensor\nT.view = T.clone", "h = helpers\nh.roundtrip = torch.add",
+    "f = torch.add\nf.x = 1",
+])
+def test_specs_cannot_patch_modules_or_types_held_in_variables(text: str):
+    originals = (torch.add, torch.Tensor.view, spec.base_namespace()["helpers"].roundtrip)
     fn = expr.compile_block(text, _scope({}), NS)
     with pytest.raises(names.NameRefused, match="cannot set attribute"):
         fn({**NS})
-    assert evaluate(text.split(" = ")[0]) is original
+    assert (torch.add, torch.Tensor.view, spec.base_namespace()["helpers"].roundtrip) == originals
 
 
 def test_attributes_of_ordinary_objects_can_be_set():
@@ -256,8 +277,18 @@ def test_for_loops_with_unpacking_and_if():
 
 def test_runaway_loops_are_stopped():
     fn = expr.compile_block("for i in range(10 ** 9):\n    pass", _scope({}), NS)
-    with pytest.raises(RuntimeError, match="over 100000 iterations"):
+    with pytest.raises(names.BudgetExceeded, match="ran past the budget of 2,000,000 operations"):
         fn({**NS})
+
+
+def test_the_budget_bounds_the_product_of_nested_loops():
+    # each loop is short; together they are 10**8 iterations: the per-example budget stops them
+    fn = expr.compile_block("n = 0\nfor i in range(10 ** 4):\n    for j in range(10 ** 4):\n        n += 1",
+                            _scope({}), NS)
+    env = {**NS}
+    with pytest.raises(names.BudgetExceeded, match="a for loop ran past the budget"):
+        fn(env)
+    assert env["n"] < expr.MAX_OPS
 
 
 def test_aug_assign_is_in_place_on_tensors():
@@ -284,8 +315,10 @@ def test_assignment_targets_unpack_and_index():
     out = run("a, (b, c) = 1, (2, 3)\nd = torch.zeros(3)\nd[1:] = torch.tensor([7.0, 8.0])\ne = d[..., -1]")
     assert (out["a"], out["b"], out["c"]) == (1, 2, 3) and out["d"].tolist() == [0.0, 7.0, 8.0]
     assert out["e"].item() == 8.0
-    with pytest.raises(ValueError, match="cannot unpack 3 values into 2 names"):
+    with pytest.raises(ValueError, match="cannot unpack more than 2 values into 2 names"):
         run("a, b = [1, 2, 3]")
+    with pytest.raises(ValueError, match="cannot unpack 1 values into 2 names"):
+        run("a, b = [1]")
 
 
 def test_expressions_cover_the_documented_subset():
