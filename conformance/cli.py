@@ -107,9 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("paths", nargs="*")
     val.set_defaults(func=_torch_command("inventory", "cmd_validate"))
 
-    lst = sub.add_parser("list", help="list specs, or coverage of behaviours.md with --coverage")
+    lst = sub.add_parser("list", help="list specs; --coverage: behaviours.md covered; --api: public torch API covered")
     lst.add_argument("paths", nargs="*")
     lst.add_argument("--coverage", action="store_true", help="every behaviour id with the specs covering it")
+    lst.add_argument("--api", action="store_true",
+                     help="the installed torch's public callables per namespace, covered by a spec's source.object or not")
+    lst.add_argument("--uncovered", action="store_true", help="with --api: also list the uncovered callables")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=_torch_command("inventory", "cmd_list"))
 

@@ -159,6 +159,7 @@ class Report:
     by_area: dict[str, Counter[str]]
     by_column: list[Counter[str]]
     coverage: dict[str, Any]
+    api: list[dict[str, Any]]           # public-API coverage per torch version (newest run that has it)
     drift_columns: list[tuple[str, ResultsRun]]
     baseline: dict[str, Any] | None
     mutate: dict[str, Any] | None
@@ -297,7 +298,7 @@ def build(paths: list[str | Path], baseline: str | Path | None = None, mutate: s
         areas[row.area].append(row)
     return Report(runs=runs, columns=cols, rows=rows, areas=list(areas.items()), warnings=warnings,
                   counts=dict(counts), by_area=dict(by_area), by_column=by_column,
-                  coverage=_coverage(runs, cols), drift_columns=drift_columns,
+                  coverage=_coverage(runs, cols), api=_api_coverage(cols), drift_columns=drift_columns,
                   baseline=_baseline_summary(rows, base_doc, baseline) if base_doc is not None else None,
                   mutate=_mutate_view(mutate_doc, mutate) if mutate_doc is not None else None,
                   generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
@@ -369,6 +370,18 @@ def _coverage(runs: list[ResultsRun], cols: list[Column]) -> dict[str, Any]:
     covered = sum(1 for it in items if it["specs"])
     return {"items": items, "groups": list(groups.items()), "covered": covered, "total": len(items),
             "uncovered": [it for it in items if not it["specs"]]}
+
+
+def _api_coverage(cols: list[Column]) -> list[dict[str, Any]]:
+    """One entry per torch version: covered/total public callables per namespace, as that run counted."""
+    by_torch: dict[str, dict[str, Any]] = {}
+    for col in cols:
+        doc = col.newest.doc
+        if doc.get("api_coverage") and col.torch not in by_torch:
+            by_torch[col.torch] = doc["api_coverage"]
+    return [{"torch": v, "covered": a["covered"], "total": a["total"],
+             "namespaces": [(ns, len(x["covered"]), x["total"], x["covered"]) for ns, x in a["namespaces"].items()]}
+            for v, a in sorted(by_torch.items(), key=lambda kv: _version_key(kv[0]))]
 
 
 def _behaviour_order(bid: str) -> tuple:

@@ -23,7 +23,7 @@ import torch
 from conformance import __version__, results
 from conformance.engine import devices, profiles
 from conformance.errors import SpecError
-from conformance.lang import behaviours, checks, drift, snippet
+from conformance.lang import api, behaviours, checks, drift, snippet
 from conformance.pytest_plugin.items import DEVICES, RECORD, SpecErrorItem, SpecItem, error_text, falsifying
 
 PROP = "conformance"
@@ -186,6 +186,7 @@ class ResultsPlugin:
             "environment": environment(self.config.stash[DEVICES], self.profile, seed),
             "summary": summary,
             "coverage": behaviours.coverage(specs),
+            "api_coverage": api.summary(api.coverage(specs)) if self.specs else None,
             "results": entries,
         }
 
