@@ -148,3 +148,16 @@ def test_an_unreadable_file_is_a_located_error(tmp_path: Path):
     bad.write_bytes(b"id: caf\xe9\n")
     specs, errors = spec.load_file(bad)
     assert specs == [] and "cannot read spec file" in errors[0].message
+
+
+def test_source_seed_is_a_deprecated_spelling_of_note() -> None:
+    import warnings
+
+    text = (Path(__file__).resolve().parent.parent / "specs" / "arith" / "mm.yaml").read_text()
+    assert "\n  note: " in text or "\n    note: " in text
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        specs, errors = spec.load_text(text.replace("note:", "seed:", 1), "old.yaml")
+    assert errors == [] and specs[0].source["note"]
+    assert "seed" not in specs[0].source
+    assert any("old.yaml:" in str(w.message) and "source.seed is deprecated" in str(w.message) for w in caught)

@@ -1,8 +1,9 @@
-"""Hypothesis profiles of the suite: dev, ci (default, derandomized) and thorough.
+"""Hypothesis profiles of the suite: dev, ci (default, derandomized), thorough, and mutate (ci's
+examples without shrinking, for fault runs).
 
 Hypothesis registers its own `ci` profile and loads it by itself when the CI environment variable
 is set; we register ours under the same names at import time and load the chosen one explicitly
-after every other plugin (see plugin.pytest_configure), so a run always uses what is written here.
+after every other plugin (see pytest_plugin/hooks.py: pytest_configure), so a run always uses what is written here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ PROFILES: dict[str, dict[str, Any]] = {
     "mutate": dict(max_examples=25, derandomize=True, database=None, report_multiple_bugs=False,
                    phases=(Phase.explicit, Phase.reuse, Phase.generate), **_COMMON),
 }
+
+
+# A spec's `settings: {max_examples: N}` is its own budget: below the profile's it lowers it (costly
+# specs); above, it raises it (cheap specs, or specs whose faults hide in rare inputs), at most to
+# RAISE_CAP times the profile's, so a quick profile stays quick.
+RAISE_CAP = 4
+
+
+def spec_budget(profile_examples: int, spec_examples: int) -> int:
+    """The examples one spec runs under a profile with `profile_examples`."""
+    if spec_examples <= profile_examples:
+        return spec_examples
+    return min(spec_examples, RAISE_CAP * profile_examples)
 
 
 def register() -> None:

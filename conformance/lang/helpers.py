@@ -21,7 +21,7 @@ class Module(nn.Module):
 
     `helpers.Module(fc1=nn.Linear(4, 3), act=nn.ReLU())` registers each child through ordinary
     attribute assignment (the documented registration path) and applies them in order in forward.
-    Tensors passed as children become `nn.Parameter`s when `params=True` is not given separately.
+    Children that are not modules (tensors, numbers) are plain attributes, as in any nn.Module.
     """
 
     def __init__(self, **children: Any):
@@ -97,3 +97,34 @@ def frame_values(data: Any) -> Any:
 
 
 __all__ = ["Module", "Dataset", "roundtrip", "params", "grads", "epoch", "flat_samples", "frame_values"]
+
+
+class Helpers:
+    """`helpers` as specs see it: one read-only namespace shared by every spec of the process.
+
+    The builders are class attributes (functions as staticmethods), so the namespace has no
+    instance state a spec could change; assignment to it is refused at load time by the compiler
+    and here again at run time.
+    """
+
+    __slots__ = ()
+    Module = Module
+    Dataset = Dataset
+    roundtrip = staticmethod(roundtrip)
+    params = staticmethod(params)
+    grads = staticmethod(grads)
+    epoch = staticmethod(epoch)
+    flat_samples = staticmethod(flat_samples)
+    frame_values = staticmethod(frame_values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"helpers is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"helpers is read-only: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<helpers: {', '.join(__all__)}>"
+
+
+NAMESPACE = Helpers()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.util
 import json
-import types
+import sys
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,6 +27,10 @@ from conformance.errors import ExprError, SpecError
 from conformance.lang import behaviours, checks, expr, families, helpers, names, strategies, yamlmarks
 from conformance.lang.drift import ObjectNotFound, resolve
 from conformance.lang.dtypes import TORCH_DTYPES
+
+
+class SpecDeprecation(UserWarning):
+    """A spec spelling that still loads but should be updated (shown, unlike DeprecationWarning)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class Spec:
     line: int
     raw: dict = field(repr=False, compare=False)
     id_line: int | None = None        # where `id:` is written (duplicate ids point here)
+    examples: tuple = ()              # explicit examples: ({input name: value closure}, ...), run first
+    targets: tuple = ()               # (label, closure) pairs for hypothesis.target, after the steps
 
     @property
     def area(self) -> str:
@@ -99,8 +107,21 @@ def base_namespace() -> dict[str, Any]:
             ns[alias] = names.resolve_alias(alias)
         except ImportError:
             pass  # optional (torchvision): specs that need it declare `requires`
-    ns["helpers"] = types.SimpleNamespace(**{n: getattr(helpers, n) for n in helpers.__all__})
+    ns["helpers"] = helpers.NAMESPACE   # read-only: no spec can change what the next one sees
     return ns
+
+
+# What a value of the wrong type or shape raises deep inside a builder (after the schema passed it).
+_BAD_VALUE = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
+              ImportError)
+# What Python's own parser raises for source it will not take (null bytes, too deep nesting).
+_BAD_SOURCE = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
+
+
+def _said(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e) else ""
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 BASE_NAMES = frozenset(list(names.SAFE_BUILTINS) + list(names.MODULE_ALIASES) + ["helpers", "device"])
@@ -120,6 +141,15 @@ class _Builder:
         return SpecError(self.file, (line + extra_lines) if line else line,
                          yamlmarks.format_path(tuple(path)), message, hint)
 
+    def guarded(self, path: tuple, build: Any, *args: Any) -> Any:
+        """Run one part's builder; a value of the wrong type or shape becomes a located SpecError."""
+        try:
+            return build(*args)
+        except SpecError:
+            raise
+        except _BAD_VALUE as e:
+            raise self.err(path, f"invalid value: {_said(e)}") from None
+
     def compile_expr(self, path: tuple, text: Any, scope: expr.Scope | None = None) -> Any:
         if not isinstance(text, str):
             return lambda env: text  # a literal argument (number, list, bool, null)
@@ -127,6 +157,8 @@ class _Builder:
             return expr.compile_expr(text, scope or self.scope, self.ns)
         except ExprError as e:
             raise self.err(path, e.message, e.hint, e.offset_line) from None
+        except _BAD_SOURCE as e:  # e.g. a null byte, or nesting beyond what Python's parser takes
+            raise self.err(path, f"cannot compile this expression: {_said(e)}") from None
 
     def compile_literal_or_expr(self, path: tuple, raw: Any) -> Any:
         if isinstance(raw, list):
@@ -139,15 +171,25 @@ class _Builder:
             return expr.compile_block(text, scope or self.scope, self.ns)
         except ExprError as e:
             raise self.err(path, e.message, e.hint, e.offset_line) from None
+        except _BAD_SOURCE as e:
+            raise self.err(path, f"cannot compile these statements: {_said(e)}") from None
 
     def build(self, raw: dict) -> Spec:
+        if "seed" in raw["source"]:
+            # `source.seed` named the study note, which read as an RNG seed: the key is now `note`.
+            line = yamlmarks.line_of(self.lines, self.prefix + ("source", "seed"))
+            warnings.warn(f"{self.file}:{line}: source.seed is deprecated, write source.note "
+                          f"(the study note a promise comes from; `seed` is easily read as an RNG seed)",
+                          SpecDeprecation, stacklevel=2)
+            source = {("note" if k == "seed" else k): v for k, v in raw["source"].items()}
+            raw = {**raw, "source": source}
         known_ids = behaviours.ids()
         for i, cid in enumerate(raw.get("covers", [])):
             if known_ids and cid not in known_ids:
                 close = difflib.get_close_matches(cid, sorted(known_ids), n=1)
                 raise self.err(("covers", i), f"unknown behaviour id {cid!r}",
                                f"did you mean {close[0]!r}?" if close else "see behaviours.md")
-        self.check_object(raw["source"].get("object"), raw.get("requires", []))
+        self.guarded(("source", "object"), self.check_object, raw["source"].get("object"), raw.get("requires", []))
         devices = raw.get("devices", "all")
         if devices != "all":
             for i, d in enumerate(devices):
@@ -156,6 +198,13 @@ class _Builder:
                 except (RuntimeError, ValueError):
                     raise self.err(("devices", i), f"unknown device {d!r}",
                                    "use torch device types such as cpu, cuda, meta, mps, xpu") from None
+        for i, k in enumerate(raw.get("known", [])):
+            if k.get("device") is not None:
+                try:
+                    torch.device(k["device"])
+                except (RuntimeError, ValueError):
+                    raise self.err(("known", i, "device"), f"unknown device {k['device']!r}",
+                                   "use a torch device string such as cpu, cuda, cuda:1, mps, xpu") from None
         spec_torch = self.specifier(("torch",), raw.get("torch"))
         known = tuple(
             Known(self.specifier(("known", i, "torch"), k.get("torch")), k.get("device"),
@@ -172,37 +221,59 @@ class _Builder:
                 given.append((name, strategies.build_one(opts, ctx, name)))
             except strategies.OptionError as e:
                 raise self.err(("given", name, *self._keypath(opts, e.key)), e.message, e.hint) from None
+            except SpecError:
+                raise
+            except _BAD_VALUE as e:  # an option of the wrong type or shape that no check named
+                raise self.err(("given", name), f"invalid options for input {name!r}: {_said(e)}",
+                               "see the `given` table in the README for each kind's options") from None
             self.scope.known.add(name)
+        examples = self.examples(raw.get("examples"), given)
         assume = tuple(self.compile_expr(("assume", i), a) for i, a in enumerate(raw.get("assume", [])))
         steps = tuple(Step(s, self.compile_block(("steps", i), s)) for i, s in enumerate(raw.get("steps", [])))
-        expect = tuple(self.expectation(i, e) for i, e in enumerate(raw["expect"]))
+        settings_ = raw.get("settings") or {}
+        target = settings_.get("target")
+        targets = tuple((t, self.compile_expr(("settings", "target") + ((i,) if isinstance(target, list) else ()), t))
+                        for i, t in enumerate(target if isinstance(target, list) else [target] if target else []))
+        expect = tuple(self.guarded(("expect", i), self.expectation, i, e) for i, e in enumerate(raw["expect"]))
         return Spec(
             id=raw["id"], title=raw["title"], covers=tuple(raw.get("covers", [])), source=raw["source"],
             devices=None if devices == "all" else tuple(devices), torch=spec_torch,
             requires=tuple(raw.get("requires", [])), known=known,
-            max_examples=(raw.get("settings") or {}).get("max_examples"),
+            max_examples=settings_.get("max_examples"),
             given=tuple(given), assume=assume, steps=steps, expect=expect,
             file=self.file, line=yamlmarks.line_of(self.lines, self.prefix) or 1, raw=raw,
             id_line=yamlmarks.line_of(self.lines, self.prefix + ("id",)),
+            examples=tuple(examples), targets=targets,
         )
+
+    def examples(self, raw: Any, given: list) -> list:
+        """`examples:` -> compiled explicit examples (see strategies/explicit.py), errors located."""
+        def ctx_for(names: list[str]) -> strategies.Ctx:
+            return strategies.Ctx(expr.Scope(BASE_NAMES | set(names)), self.ns)
+        try:
+            return strategies.compile_examples(raw, given, ctx_for)
+        except strategies.OptionError as e:
+            parts = tuple(int(p) if p.isdigit() else p
+                          for p in str(e.key).replace("[", ".").replace("]", "").split(".") if p)
+            raise self.err(("examples", *parts), e.message, e.hint) from None
 
     def check_object(self, dotted: str | None, requires: list[str]) -> None:
         """`source.object` must exist in the installed torch (or in an optional package that is absent)."""
         if dotted is None:
             return
         root = dotted.split(".")[0]
-        if root in requires:
-            try:
-                __import__(root)
-            except ImportError:
-                return  # optional package absent: the spec is skipped, its object cannot be checked
+        if root in requires and root not in sys.modules and importlib.util.find_spec(root) is None:
+            return  # optional package absent: the spec is skipped, its object cannot be checked
         if root not in names.ALLOWED_MODULE_ROOTS:
             raise self.err(("source", "object"), f"source.object {dotted!r} is outside torch/numpy/torchvision")
         try:
-            resolve(dotted)
+            resolve(dotted)   # walked from the imported roots, never imported, and on the allow-list
         except ObjectNotFound as e:
             raise self.err(("source", "object"), f"documented object does not exist: {e}",
-                           "name the object as importable from the installed torch, e.g. torch.Tensor.view") from None
+                           "name the object as reachable from the installed torch, e.g. torch.Tensor.view") from None
+        except names.NameRefused as e:
+            raise self.err(("source", "object"), f"source.object {dotted!r} is not on the allow-list: {e}",
+                           "name a documented torch/numpy object that specs may use") from None
 
     @staticmethod
     def _keypath(opts: Any, key: str) -> tuple:
@@ -259,6 +330,9 @@ class _Builder:
                 raise self.err(path + (kind_name,), f"{raw_args[0]!r} is not an allowed exception type",
                                "use RuntimeError, ValueError, TypeError, IndexError, ...") from None
             args: tuple = (lambda env: exc_type,)
+            problem = names.pattern_problem(options["match"]) if "match" in options else None
+            if problem:
+                raise self.err(path + ("match",), problem, "match a distinctive literal part of the message")
         elif kind_name == "dtype":
             target = raw_args[1]
             if isinstance(target, str) and target in names_dtypes():
@@ -332,6 +406,8 @@ def load_text(text: str, file: str) -> tuple[list[Spec], list[SpecError]]:
     except yamlmarks.DuplicateKey as e:
         return [], [SpecError(file, e.line, yamlmarks.format_path(e.path + (e.key,)), f"duplicate key {e.key!r}",
                               "YAML would silently keep the last one")]
+    except yamlmarks.Refused as e:
+        return [], [SpecError(file, e.line, "", e.message, e.hint)]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         # The parser notices an unclosed bracket or quote lines later: also say where it began.
@@ -364,12 +440,22 @@ def load_text(text: str, file: str) -> tuple[list[Spec], list[SpecError]]:
 
 
 def load_file(path: str | Path, display: str | None = None) -> tuple[list[Spec], list[SpecError]]:
+    """Load one file.  Whatever goes wrong becomes a SpecError for this file, never an exception:
+    one broken file must not stop the collection of the others."""
     p = Path(path)
+    name = display or str(path)
     try:
+        size = p.stat().st_size
+        if size > 4 * yamlmarks.MAX_CHARS:  # UTF-8: at most 4 bytes a character; load_text checks exactly
+            return [], [SpecError(name, 1, "", f"spec file too large ({size} bytes)", "split it into several spec files")]
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        return [], [SpecError(display or str(path), None, "", f"cannot read spec file: {e}")]
-    return load_text(text, display or str(path))
+        return [], [SpecError(name, None, "", f"cannot read spec file: {e}")]
+    try:
+        return load_text(text, name)
+    except Exception as e:  # noqa: BLE001 - a loader bug still names the file instead of ending the run
+        return [], [SpecError(name, None, "", f"internal error while loading this file: {type(e).__name__}: {e}",
+                              "please report it with this file")]
 
 
 DEFAULT_SPECS = "specs"

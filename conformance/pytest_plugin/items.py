@@ -119,7 +119,7 @@ class SpecItem(pytest.Item):
             f"{self.spec.id} on {self.device}: {self.spec.title}",
             f"  spec: {self.spec.file}:{self.spec.line}   covers: {', '.join(self.spec.covers)}",
             f"  documented promise: {src.get('quote', '')!r}",
-            f"  source: {src.get('doc') or src.get('seed')}",
+            f"  source: {src.get('doc') or src.get('note')}",
             "  falsifying example:",
             f"    torch.manual_seed({rec.seed})",
             *(f"    {name} = {short(v, 500)}" for name, v in rec.inputs.items()),
