@@ -13,6 +13,7 @@ MAX_VALUES = 200  # values kept in a falsifying example; larger inputs are summa
 # The engine's own copies must not go through a patched Tensor.copy_ (the fault catalogue patches it):
 # keep the real one, taken when the engine is imported, before any fault is active.
 _COPY = torch.Tensor.copy_
+_CLONE = torch.Tensor.clone  # likewise for clone (faults/draws.py patches it)
 
 
 def is_array(x: Any) -> bool:
@@ -53,12 +54,12 @@ def _same_layout_copy(x: torch.Tensor) -> torch.Tensor:
     Overlapping layouts (stride 0 from expand) cannot be written into: those fall back to clone().
     """
     if x.is_contiguous() or x.device.type == "meta":
-        return x.clone()
+        return _CLONE(x)
     try:
         c = torch.empty_strided(x.size(), x.stride(), dtype=x.dtype, device=x.device)
         return _COPY(c, x)
     except RuntimeError:
-        return x.clone()
+        return _CLONE(x)
 
 
 def describe(x: Any) -> dict[str, Any]:

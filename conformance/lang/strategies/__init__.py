@@ -6,6 +6,9 @@ family modules registers their kinds in `KINDS`.
 """
 
 from conformance.lang.strategies.base import KINDS, Ctx, Given, OptionError, build_one
+from conformance.lang.strategies.dims import Dim, Index
+from conformance.lang.strategies.explicit import Pinned, compile_examples
+from conformance.lang.strategies.forms import Call, Form, SizeArgs
 from conformance.lang.strategies.scalars import (
     Booleans,
     Dtype,
@@ -16,7 +19,10 @@ from conformance.lang.strategies.scalars import (
     Shape,
     Value,
 )
+from conformance.lang.strategies.shapes import ShapeOpts, Side
+from conformance.lang.strategies.stats import LOG_KEY, DrawLog, DrawStats, log_of
 from conformance.lang.strategies.tensors import NDArray, Tensor
 
-__all__ = ["KINDS", "Booleans", "Ctx", "Dtype", "Floats", "Given", "Integers", "Lists", "NDArray", "OptionError",
-           "SampledFrom", "Shape", "Tensor", "Value", "build_one"]
+__all__ = ["KINDS", "LOG_KEY", "Booleans", "Call", "Ctx", "Dim", "DrawLog", "DrawStats", "Dtype", "Floats", "Form",
+           "Given", "Index", "Integers", "Lists", "NDArray", "OptionError", "Pinned", "SampledFrom", "Shape",
+           "ShapeOpts", "Side", "SizeArgs", "Tensor", "Value", "build_one", "compile_examples", "log_of"]

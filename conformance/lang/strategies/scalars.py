@@ -6,37 +6,81 @@ import math
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from conformance.lang import dtypes
+from conformance.lang.strategies import precision
 from conformance.lang.strategies.base import Ctx, Env, Given, OptionError, allowed_keys, build_one
+from conformance.lang.strategies.shapes import ShapeOpts
+from conformance.lang.strategies.stats import log_of
 
 
 class Integers(Given):
+    """`n: {integers: {min, max, bias: boundaries, precision: int64}}`.
+
+    `bias: boundaries` draws 0, min, max, -1, 1, min + 1, max - 1 (those in range) about half the time;
+    `precision: int64` (or int32, int16) mixes in values the next narrower integer type cannot hold
+    (within min/max when given; the default bounds do not exclude them).
+    """
+
     kind = "integers"
 
     def __init__(self, opts: dict, ctx: Ctx):
-        allowed_keys(self.kind, opts, {"min", "max"})
+        allowed_keys(self.kind, opts, {"min", "max", "bias", "precision"})
         self.lo = ctx.value("min", opts.get("min", -100))
         self.hi = ctx.value("max", opts.get("max", 100))
+        self.bias = opts.get("bias")
+        if self.bias not in (None, "boundaries"):
+            raise OptionError("bias", f"expected boundaries, got {self.bias!r}")
+        self.precision = _precision(opts, ("int64", "int32", "int16"))
+        self.bounded = ("min" in opts, "max" in opts)
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:
-        return data.draw(st.integers(self.lo(env), self.hi(env)))
+        lo, hi = self.lo(env), self.hi(env)
+        if self.precision:
+            values = precision.precise_values(self.precision, lo if self.bounded[0] else None,
+                                              hi if self.bounded[1] else None)
+            if values:
+                v = data.draw(precision.mix_precise(st.integers(lo, hi), values))
+                if v in values:
+                    log_of(env).features.add(f"precise:{self.name}")
+                return v
+        if self.bias:
+            return precision.biased_int(data, int(lo), int(hi), precision.boundaries(int(lo), int(hi)))
+        return data.draw(st.integers(lo, hi))
+
+
+def _precision(opts: dict, allowed: tuple[str, ...]) -> str | None:
+    p = opts.get("precision")
+    if p is not None and p not in allowed:
+        raise OptionError("precision", f"expected one of {list(allowed)}, got {p!r}",
+                          "the dtype whose values should be told apart from a narrower one")
+    return p
 
 
 class Floats(Given):
     kind = "floats"
 
     def __init__(self, opts: dict, ctx: Ctx):
-        allowed_keys(self.kind, opts, {"min", "max", "allow_nan", "allow_infinity", "width"})
+        allowed_keys(self.kind, opts, {"min", "max", "allow_nan", "allow_infinity", "width", "precision"})
         self.lo = ctx.value("min", opts.get("min", -1e3))
         self.hi = ctx.value("max", opts.get("max", 1e3))
         self.nan = bool(opts.get("allow_nan", False))
         self.inf = bool(opts.get("allow_infinity", False))
         self.width = int(opts.get("width", 64))
+        # `precision: float64` mixes in values float32 cannot hold (1 + 2**-40, 0.1, 2**40 + 1, ...)
+        self.precision = _precision(opts, ("float64", "float32"))
+        self.bounded = ("min" in opts, "max" in opts)
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:
-        return data.draw(floats_with_specials(self.lo(env), self.hi(env), self.width, self.nan, self.inf))
+        base = floats_with_specials(self.lo(env), self.hi(env), self.width, self.nan, self.inf)
+        if self.precision:
+            values = precision.precise_values(self.precision, self.lo(env) if self.bounded[0] else None,
+                                              self.hi(env) if self.bounded[1] else None)
+            v = data.draw(precision.mix_precise(base, values))
+            if v in values:
+                log_of(env).features.add(f"precise:{self.name}")
+            return v
+        return data.draw(base)
 
 
 def floats_with_specials(lo: Any, hi: Any, width: Any, nan: bool, inf: bool, **kw: Any) -> st.SearchStrategy:
@@ -89,35 +133,6 @@ class Dtype(Given):
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:
         return data.draw(st.sampled_from(self.choices))
-
-
-class ShapeOpts:
-    """Shape bounds shared by `shape`, `tensor` and `ndarray`: a fixed list, bounds, or an expression."""
-
-    KEYS = {"min_dims", "max_dims", "min_side", "max_side"}
-
-    def __init__(self, raw: Any, ctx: Ctx, key: str = "shape"):
-        self.fixed = None
-        if raw is None:
-            raw = {}
-        if isinstance(raw, list | str):
-            self.fixed = ctx.value(key, raw)
-            return
-        if not isinstance(raw, dict):
-            raise OptionError(key, f"expected a list, bounds or an expression, got {raw!r}")
-        allowed_keys(key, raw, self.KEYS)
-        self.min_dims = ctx.value(f"{key}.min_dims", raw.get("min_dims", 0))
-        self.max_dims = ctx.value(f"{key}.max_dims", raw.get("max_dims", 4))
-        self.min_side = ctx.value(f"{key}.min_side", raw.get("min_side", 0))
-        self.max_side = ctx.value(f"{key}.max_side", raw.get("max_side", 5))
-
-    def draw(self, data: Any, env: Env) -> tuple[int, ...]:
-        if self.fixed is not None:
-            shape = self.fixed(env)
-            return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
-        lo, hi = self.min_dims(env), self.max_dims(env)
-        return data.draw(hnp.array_shapes(min_dims=lo, max_dims=max(lo, hi),
-                                          min_side=self.min_side(env), max_side=self.max_side(env)))
 
 
 class Shape(Given):

@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from conformance.lang import dtypes
+from conformance.lang.strategies import precision
 from conformance.lang.strategies.base import Ctx, Env, Given, OptionError, allowed_keys
-from conformance.lang.strategies.scalars import ShapeOpts, floats_with_specials
+from conformance.lang.strategies.scalars import floats_with_specials
+from conformance.lang.strategies.shapes import ShapeOpts
+from conformance.lang.strategies.stats import log_of
 
-ELEMENT_KEYS = {"min", "max", "allow_nan", "allow_infinity", "pool"}
+ELEMENT_KEYS = {"min", "max", "allow_nan", "allow_infinity", "pool", "precise"}
 DEFAULT_BOUNDS = {"float": (-100.0, 100.0), "int": (-20, 20)}
 
 
@@ -48,12 +51,26 @@ class _Array(Given):
         self.pool = ctx.value("elements.pool", elements["pool"]) if "pool" in elements else None
         self.nan = bool(elements.get("allow_nan", False))
         self.inf = bool(elements.get("allow_infinity", False))
+        # `precise: true`: mix in values the dtype holds exactly and a narrower one does not
+        # (float64: 1 + 2**-40, 0.1, ...; int64: 2**40 + 1, -(2**31) - 1, ...), within min/max
+        self.precise = elements.get("precise", False)
+        if self.precise not in (True, False):
+            raise OptionError("elements.precise", f"expected true or false, got {self.precise!r}")
+        self.bounded = ("min" in elements, "max" in elements)
         contiguous = opts.get("contiguous", True)
         if contiguous not in (True, False, "any"):
             raise OptionError("contiguous", f"expected true, false or any, got {contiguous!r}")
         self.contiguous = contiguous
 
     def _elements(self, name: str, env: Env) -> st.SearchStrategy:
+        base = self._base_elements(name, env)
+        if not self.precise:
+            return base
+        lo, hi = self.lo(env), self.hi(env)
+        return precision.mix_precise(base, precision.precise_values(
+            name, lo if self.bounded[0] else None, hi if self.bounded[1] else None))
+
+    def _base_elements(self, name: str, env: Env) -> st.SearchStrategy:
         if self.pool is not None:  # a small pool of values makes ties and repeats likely
             return st.sampled_from(list(self.pool(env)))
         if name == "bool":
@@ -88,7 +105,16 @@ class _Array(Given):
             alloc = shape[:axis] + (shape[axis] * 2,) + shape[axis + 1:]
             index = (slice(None),) * axis + (slice(None, None, 2),)
         arr = data.draw(hnp.arrays(np.dtype(host), alloc, elements=self._elements(name, env)))
+        if self.precise and arr.size and np.isin(arr, precision.precise_values(name)).any():
+            log_of(env).features.add(f"precise:{self.name}")
         return arr, name, index
+
+    def _pinned_array(self, value: Any) -> np.ndarray:
+        """An explicit example's literal (nested lists, a number) as an array of the first listed dtype."""
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy() if value.dtype != torch.bfloat16 else value.float().numpy()
+        host = "float32" if self.dtype_names[0] == "bfloat16" else self.dtype_names[0]
+        return np.array(value, dtype=None if isinstance(value, np.ndarray) else np.dtype(host))
 
 
 class Tensor(_Array):
@@ -123,6 +149,16 @@ class Tensor(_Array):
             t.requires_grad_(True)
         return t
 
+    def pin(self, value: Any, env: Env, device: Any) -> torch.Tensor:
+        """A literal becomes a tensor of the first listed dtype; a tensor keeps its dtype and layout."""
+        if isinstance(value, torch.Tensor):
+            t = value.detach()
+        else:
+            t = torch.from_numpy(self._pinned_array(value)).to(dtypes.TORCH_DTYPES[self.dtype_names[0]])
+        if self.device == "under_test":
+            t = t.to(device)
+        return t.requires_grad_(True) if self.requires_grad else t
+
 
 class NDArray(_Array):
     """`a: {ndarray: {dtype: [...], shape: {...}}}` — NumPy arrays live in host memory."""
@@ -137,3 +173,6 @@ class NDArray(_Array):
     def draw(self, data: Any, env: Env, device: Any) -> np.ndarray:
         arr, _, index = self._array(data, env)
         return arr[index] if index is not None else arr
+
+    def pin(self, value: Any, env: Env, device: Any) -> np.ndarray:
+        return self._pinned_array(value)
