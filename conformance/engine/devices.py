@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from conformance.engine import backends
 from conformance.errors import UsageError
 
 DEFAULT_DEVICES = ("cpu", "cuda")  # cuda is always listed so CPU-only runs show it as "not run"
@@ -47,6 +48,9 @@ def parse(option: str | None) -> list[str]:
 @functools.cache
 def availability(device: str) -> tuple[bool, str]:
     """(available, reason-if-not).  Probing allocates one empty tensor on the device."""
+    missing = backends.prepare(device)   # the backend's profile: environment, then its imports
+    if missing:
+        return False, missing
     d = torch.device(device)
     if d.type == "cpu" or d.type == "meta":
         return True, ""
@@ -105,5 +109,8 @@ def describe(device: str) -> dict[str, Any]:
                       driver_version=_driver_version())
     elif d.type == "cuda":
         target.update(kind="gpu", runtime_version=torch.version.cuda)
+    else:
+        # Any other backend describes itself in its profile (engine/backend_profiles/*.yaml).
+        target.update({k: v for k, v in backends.describe_target(device).items() if v is not None})
     info["execution_target"] = target
     return info

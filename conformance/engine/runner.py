@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from hypothesis import assume, event, example, given, settings, target
+from hypothesis import assume, event, example, given, reject, settings, target
 from hypothesis import strategies as st
 
-from conformance.engine import profiles
-from conformance.lang import checks, strategies
+from conformance.engine import backends, profiles
+from conformance.lang import checks, names, strategies
 from conformance.lang import spec as spec_mod
 from conformance.lang.values import snapshot
 
@@ -31,6 +31,7 @@ class Record:
     seed: int | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
     draws: strategies.DrawStats = field(default_factory=strategies.DrawStats)  # what was drawn (stats view)
+    refused: Exception | None = None  # the sandbox's first refusal: later examples stop after their draws
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -109,15 +110,21 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
     for name, g in spec.given:
         env[name] = g.pin(pinned[name](env), env, device) if name in pinned else g.draw(data, env, device)
     record.seed = seed
+    unsupported = backends.for_device(str(device)).unsupported()
+    if unsupported and any(isinstance(v, torch.Tensor) and v.dtype in unsupported for v in env.values()):
+        reject()   # the backend's profile says it does not implement this dtype: not this example
     record.inputs = {name: snapshot(env[name]) for name, _ in spec.given}
     for a in spec.assume:
         assume(checks._truth(a(env)))
+    if record.refused is not None:
+        raise record.refused  # replaying or shrinking a refused spec: the same draws, not the same bomb
     log = env.get(strategies.LOG_KEY)
     record.draws.add(log)
     if log is not None and not pinned:
         for feature in sorted(log.features_of_sides()):
             event(feature)  # --hypothesis-show-statistics shows them too
     _run_steps(spec, env)
+    backends.sync(device)   # lazy/async backends: the checks read finished values
     for label, fn in spec.targets:
         target(float(fn(env)), label=label)
 
@@ -141,6 +148,15 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
                                                 f"({spec.file}:{e.line})") from None
 
 
+def _refused(first: Exception) -> None:
+    """Raise the spec's first refusal, always from here (one failure for Hypothesis); later examples
+    draw their inputs and stop: a refused escape or a resource bomb is not worth running again."""
+    e = type(first)(str(first))
+    for note in getattr(first, "__notes__", ()):
+        e.add_note(note)
+    raise e
+
+
 def _show(args: Any) -> str:
     return str(args) if not isinstance(args, str) else repr(args)
 
@@ -154,13 +170,22 @@ def build_test(spec: spec_mod.Spec, device: str, record: Record) -> Any:
     def test(data: Any) -> None:
         try:
             run_example(spec, dev, data, record)
+        except names.NameRefused as e:
+            if record.refused is None:
+                record.refused = e
+            _refused(record.refused)
         finally:
             state.restore()
 
     # explicit examples run first, in the order written (the decorator nearest @given runs first)
     for i in reversed(range(len(spec.examples))):
         test = example(data=strategies.Pinned(i, spec.examples[i]))(test)
+    budget = settings().max_examples  # a fresh settings() inherits the loaded profile
     if spec.max_examples is not None:
-        current = settings().max_examples  # a fresh settings() inherits the loaded profile
-        test = settings(max_examples=profiles.spec_budget(current, spec.max_examples))(test)
+        budget = profiles.spec_budget(budget, spec.max_examples)
+    device_cap = backends.for_device(device).max_examples   # e.g. xla: every new shape compiles a graph
+    if device_cap is not None:
+        budget = min(budget, device_cap)
+    if budget != settings().max_examples:
+        test = settings(max_examples=budget)(test)
     return test

@@ -15,7 +15,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from conformance.engine import devices, profiles
+from conformance.engine import backends, devices, profiles
 from conformance.lang import spec as spec_mod
 from conformance.pytest_plugin import known_failures, recorder
 from conformance.pytest_plugin.items import DEVICES, DUPLICATES, SpecFile, SpecItem
@@ -28,6 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "an absent device is reported as not run)")
     group.addoption("--conformance-json", metavar="PATH", default=None,
                     help="write the run's results (one JSON document) to PATH")
+    group.addoption("--backend-profile", action="append", default=[], metavar="YAML",
+                    help="a backend profile (what a device needs: imports, environment, sync, dtypes); "
+                         "see conformance/engine/backend_profiles/")
     known_failures.addoption(group)
     parser.addini("conformance_specs", "directories whose YAML files are specs", type="paths", default=[])
 
@@ -45,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(1)
     elif os.environ.get("CONFORMANCE_TORCH_THREADS"):
         torch.set_num_threads(int(os.environ["CONFORMANCE_TORCH_THREADS"]))
+    backends.add_profiles(config.getoption("backend_profile") or [])
     try:
         config.stash[DEVICES] = devices.parse(config.getoption("device"))
     except devices.DeviceError as e:
