@@ -107,6 +107,11 @@ class Cell:
         return LABELS[self.cls]
 
     @property
+    def differs_from_cpu(self) -> bool:
+        """The failed expectation is `matches_cpu`: this device computes other values than the CPU."""
+        return bool(self.result and self.status in BAD and (self.result.get("check") or {}).get("kind") == "matches_cpu")
+
+    @property
     def reason(self) -> str:
         r = self.result or {}
         if self.cls == "absent":
