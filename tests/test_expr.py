@@ -277,7 +277,7 @@ def test_for_loops_with_unpacking_and_if():
 
 def test_runaway_loops_are_stopped():
     fn = expr.compile_block("for i in range(10 ** 9):\n    pass", _scope({}), NS)
-    with pytest.raises(names.BudgetExceeded, match="ran past the budget of 2,000,000 operations"):
+    with pytest.raises(names.BudgetExceeded, match="ran past the budget of 1,000,000 operations"):
         fn({**NS})
 
 

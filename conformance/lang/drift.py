@@ -16,7 +16,6 @@ The results JSON carries these per run (so each torch version's report shows its
 from __future__ import annotations
 
 import difflib
-import importlib
 import importlib.util
 import inspect
 import re
@@ -24,6 +23,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+
+from conformance.lang import names
 
 THRESHOLD = 0.8
 STATUSES = ("current", "reworded", "missing", "no-quote")
@@ -49,19 +50,13 @@ class ObjectNotFound(LookupError):
 
 
 def resolve(dotted: str) -> Any:
-    """Import the longest module prefix of `dotted`, then walk attributes (torch.Tensor.view)."""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for p in parts[i:]:
-            if not hasattr(obj, p):
-                raise ObjectNotFound(f"{dotted!r}: {'.'.join(parts[:i])} has no attribute {p!r}")
-            obj = getattr(obj, p)
-        return obj
-    raise ObjectNotFound(f"{dotted!r}: no importable module prefix")
+    """The documented object, walked attribute by attribute from the already-imported allowed roots
+    (torch, numpy, torchvision): nothing is imported, and every step must be on the allow-list
+    (names.NameRefused otherwise).  ObjectNotFound when the installed packages do not have it."""
+    try:
+        return names.resolve_documented(dotted)
+    except names.NotFound as e:
+        raise ObjectNotFound(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -128,6 +123,8 @@ def check_one(spec_id: str, source: dict[str, Any], threshold: float = THRESHOLD
         obj = resolve(obj_name)
     except ObjectNotFound as e:
         return Drift(spec_id, obj_name, "missing", 0.0, reason=f"object not found: {e}")
+    except names.NameRefused as e:
+        return Drift(spec_id, obj_name, "no-quote", reason=f"not checkable: {e}")
     doc = inspect.getdoc(obj) or ""
     if not doc.strip():
         return Drift(spec_id, obj_name, "no-quote", reason="the object has no docstring")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.lang import names as allow_list
 
 ENV = "CONFORMANCE_FAULT"
 # Extra catalogue modules (dotted names or .py paths, comma-separated), e.g. test-only faults;
@@ -117,7 +118,9 @@ def activate(names: str | list[str] | None) -> Callable[[], None]:
         # What the owner itself holds (an inherited method: nothing; a staticmethod: the wrapper), so that
         # undo restores exactly that instead of leaving a shadowing copy or an unwrapped function behind.
         own = getattr(owner, "__dict__", {}).get(attr, _ABSENT)
-        setattr(owner, attr, f.make(original))
+        replacement = f.make(original)
+        allow_list.trust(replacement)  # the patched object stands in for an allowed one: specs may reach it
+        setattr(owner, attr, replacement)
         undo.append((owner, attr, own))
 
     def restore() -> None:
