@@ -2,7 +2,7 @@
 
 tests/fixtures/redteam/*.yaml holds one attempted escape per file (frames, foreign functions
 re-exported inside torch, denied functions reached another way, three-argument type(), file I/O,
-processes, shared state, source.object, resource bombs).  Each file's header says how it must end:
+processes, shared state, source.object, memory safety, resource bombs).  Each file's header says how it must end:
 
     # expect: load <text>      refused when the file is loaded: a SpecError at file:line, message has <text>
     # expect: run <text>       loads, and running it fails with a NameRefused whose message has <text>
@@ -63,7 +63,7 @@ def test_the_corpus_covers_every_class_of_escape():
         classes[klass.group(1)] = classes.get(klass.group(1), 0) + 1
     assert len(FILES) >= 45
     assert set(classes) >= {"values", "internals", "foreign", "denied", "type3", "files", "process", "state",
-                            "object", "bombs"}, classes
+                            "object", "memory", "bombs"}, classes
     assert min(classes.values()) >= 4, classes
 
 

@@ -155,7 +155,9 @@ def _guard_binop(op: Callable[[Any, Any], Any], a: Any, b: Any, env: Env) -> Non
 
 
 def _guard_call(f: Any, pos: list[Any], kw: dict[str, Any], env: Env) -> None:
-    """Builtin methods whose result size is an argument: str.ljust(10**10), int.to_bytes(10**10)."""
+    """Builtin methods whose result size is an argument: str.ljust(10**10), int.to_bytes(10**10); and
+    allowed callables that are unsafe with some arguments (names.check_call)."""
+    names.check_call(f, pos, kw)
     t = type(f)
     if t is types.BuiltinFunctionType:
         owner, args = f.__self__, pos
@@ -516,6 +518,9 @@ class _Compiler:
                 args.append((True, self.expr(a.value)))
             else:
                 args.append((False, self.expr(a)))
+        for k in node.keywords:
+            if k.arg is not None and k.arg.startswith("_"):
+                raise self.fail(node, f"keyword argument {k.arg!r}: names starting with _ are not allowed in specs")
         kwargs: list[tuple[str | None, Fn]] = [(k.arg, self.expr(k.value)) for k in node.keywords]
 
         def call(env: Env) -> Any:
@@ -533,6 +538,9 @@ class _Compiler:
                     if not isinstance(mapping, dict):
                         raise TypeError(f"argument after ** must be a dict, not {type(mapping).__name__}")
                     for key, val in _items(mapping.items(), env, "a **argument"):
+                        if not isinstance(key, str) or key.startswith("_"):
+                            raise names.NameRefused(f"spec refused: keyword argument {key!r}: keywords must be "
+                                                    f"names that do not start with _")
                         kw[key] = _arg(val, env, "a function")
                 else:
                     kw[k] = _arg(v(env), env, "a function")

@@ -222,6 +222,14 @@ _INTERNAL_ATTRS = {
     "compile",
 }
 DENIED_ATTRS = _IO_ATTRS | _FORMAT_ATTRS | _INTERNAL_ATTRS
+# Methods that break memory safety on some types: shrinking a storage (or, for ndarrays, resizing
+# without the reference check) leaves tensors and views pointing at freed memory.
+_MEMORY_UNSAFE: dict[type, frozenset[str]] = {
+    torch.UntypedStorage: frozenset({"resize_"}),
+    torch.TypedStorage: frozenset({"resize_"}),
+    torch._C.StorageBase: frozenset({"resize_"}),
+    np.ndarray: frozenset({"resize"}),
+}
 
 SAFE_BUILTINS = (
     "abs all any bool complex dict divmod enumerate filter float frozenset int isinstance len list map max "
@@ -238,6 +246,7 @@ FORBIDDEN_BUILTINS = {
     "callable", "print", "bytes", "bytearray", "format", "repr", "ascii", "chr", "ord", "hash",
 }
 
+MAX_WORKERS = 8               # DataLoader worker processes per loader
 MAX_INT_BITS = 1 << 20        # a Python int larger than this (~315,000 digits) is a resource bomb
 
 
@@ -722,7 +731,7 @@ def _callable_refusal(v: Any) -> str | None:
     if t in _DESCRIPTORS:
         if not _in_closure(v.__objclass__):
             return f"a member of class {v.__objclass__.__qualname__!r}, which is not on the list"
-        return _name_refusal(v.__name__)
+        return _name_refusal(v.__name__, v.__objclass__)
     if t is types.FunctionType:
         if _MEMBERS.get(id(v)) is v:
             return None     # reached as a public member of an allowed class (its name was checked there)
@@ -756,14 +765,46 @@ def _bound_refusal(owner: Any, name: str) -> str | None:
     """A method bound to `owner` (an object, or a class for classmethods)."""
     if not _allowed_quietly(owner):
         return f"it is bound to a {type(owner).__name__} object, which is not on the list"
-    return _name_refusal(name)
+    return _name_refusal(name, owner if isinstance(owner, type) else type(owner))
 
 
-def _name_refusal(name: str) -> str | None:
+def _name_refusal(name: str, cls: Any = None) -> str | None:
     try:
         check_attr_name(name)
     except NameRefused as e:
         return str(e)
+    return _unsafe_member(cls, name) if isinstance(cls, type) else None
+
+
+def check_call(f: Any, pos: list[Any], kw: dict[str, Any]) -> None:
+    """Allowed callables that are unsafe with some arguments: an ndarray of Python objects built over a
+    raw buffer reads whatever bytes the buffer holds as object pointers (np.ndarray(shape, object,
+    buffer=...), np.recarray(..., buf=...)): arbitrary memory becomes reachable."""
+    if f is torch.utils.data.DataLoader:
+        workers = kw.get("num_workers", pos[5] if len(pos) > 5 else 0)
+        if isinstance(workers, int) and workers > MAX_WORKERS:
+            raise NameRefused(f"spec refused: DataLoader(num_workers={workers}): at most {MAX_WORKERS} worker "
+                              f"processes per loader")
+        return
+    if isinstance(f, type) and issubclass(f, np.ndarray):
+        buffer = kw.get("buffer", kw.get("buf", pos[2] if len(pos) > 2 else None))
+        if buffer is None:
+            return
+        dtype = kw.get("dtype", pos[1] if len(pos) > 1 else None)
+        try:
+            objects = np.dtype(float if dtype is None else dtype).hasobject or "formats" in kw or "names" in kw
+        except (TypeError, ValueError):
+            objects = True
+        if objects:
+            raise NameRefused(f"spec refused: {f.__name__}(...) of Python objects over a raw buffer would read "
+                              f"the buffer's bytes as object pointers (arbitrary memory): not allowed in specs")
+
+
+def _unsafe_member(cls: type, name: str) -> str | None:
+    for base, members in _MEMORY_UNSAFE.items():
+        if name in members and issubclass(cls, base):
+            return (f"{base.__qualname__}.{name} can leave tensors or views pointing at freed memory: "
+                    f"not allowed in specs")
     return None
 
 
@@ -837,6 +878,9 @@ def getattr_checked(obj: Any, name: str, where: str = "") -> Any:
         if not any(name in vars(c) for c in obj.__mro__):   # `mro` & co. come from the metaclass
             raise NameRefused(f"spec refused: {where}: {name!r} is not an attribute that class "
                               f"{obj.__qualname__!r} defines")
+        unsafe = _unsafe_member(obj, name)
+        if unsafe:
+            raise NameRefused(f"spec refused: {where}: {unsafe}")
         value = getattr(obj, name)
         if isinstance(value, _MUTABLE_CONTAINERS):
             raise _refuse(where, value, "class-level mutable state")
@@ -849,6 +893,9 @@ def getattr_checked(obj: Any, name: str, where: str = "") -> Any:
                           f"(specs may call functions and iterate iterators, not inspect them)")
     if k == "instance" and isinstance(obj, np.ufunc) and name not in _UFUNC_ATTRS:
         raise NameRefused(f"spec refused: {where}: attribute {name!r} of a ufunc is not allowed")
+    unsafe = _unsafe_member(type(obj), name)
+    if unsafe:
+        raise NameRefused(f"spec refused: {where}: {unsafe}")
     value = getattr(obj, name)
     if type(value) is types.MethodType and value.__self__ is obj:
         _bless_member(type(obj), name, value)
