@@ -10,6 +10,8 @@
    compilations during a run: parsing happens once per spec, never per example.
 3. Parallel scaling: the whole suite with `-n 2` vs serial.  Goal >= 1.7x on 2 cores.
 4. Whole-suite wall time (ci profile) and peak RSS, as figures for the README.
+5. Isolation: the suite (without specs/families) with specs in worker processes vs in-process,
+   serial and -n 2.  Goal <= 1.10x.
 
 Absolute times on shared machines are noise; ratios of interleaved repetitions are not.
 """
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from hypothesis import settings
@@ -136,10 +139,10 @@ def compile_counts() -> dict[str, int]:
     return {"compiled_at_load": at_load, "compiled_while_running": calls["n"] - at_load, "examples": rec.examples}
 
 
-def suite(workers: str | None) -> tuple[float, int]:
+def suite(workers: str | None, *extra: str) -> tuple[float, int]:
     """Wall time and peak RSS (KiB, largest single process) of the whole suite."""
     cmd = [sys.executable, "-m", "pytest", "specs", "-q", "-p", "no:cacheprovider", "--device", "cpu",
-           "--hypothesis-profile", "ci"]
+           "--hypothesis-profile", "ci", *extra]
     if workers:
         cmd += ["-n", workers]
     t0 = time.perf_counter()
@@ -148,12 +151,30 @@ def suite(workers: str | None) -> tuple[float, int]:
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
+def isolation_overhead(repeats: int, *extra: str) -> dict[str, float]:
+    """The suite with isolation (worker processes, limits) / without, serial and -n 2, interleaved
+    off-on-on-off so that a drift of the machine's load hits both sides alike; median per side."""
+    out: dict[str, float] = {}
+    for label, workers in (("serial", None), ("n2", "2")):
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for i in range(repeats):
+            for mode in (("off", "on") if i % 2 == 0 else ("on", "off")):
+                times[mode].append(suite(workers, "--spec-isolation", mode, *extra)[0])
+        off, on = statistics.median(times["off"]), statistics.median(times["on"])
+        out[f"{label}_off_s"], out[f"{label}_on_s"], out[f"{label}_ratio"] = off, on, on / off
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer repetitions and specs (for tests)")
     p.add_argument("--skip-suite", action="store_true", help="skip the whole-suite runs (3 and 4)")
     p.add_argument("--json", help="also write the figures as JSON")
+    p.add_argument("--isolation-only", action="store_true", help="only 5. (isolation overhead)")
+    p.add_argument("--repeats", type=int, default=2, help="whole-suite repetitions per side in 5. (default 2)")
     args = p.parse_args(argv)
+    if args.isolation_only:
+        return _isolation_section(args.repeats, args.json)
     profiles.register()
     torch.set_num_threads(1)  # both sides single-threaded: measure the engine, not intra-op scheduling
     out: dict[str, object] = {"torch": torch.__version__}
@@ -184,8 +205,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   peak RSS of one process: {max(rss1, rss2) / 1024:.0f} MiB")
         out["suite"] = {"serial_s": serial, "parallel_s": parallel, "speedup": serial / parallel,
                         "peak_rss_mib": max(rss1, rss2) / 1024, "cpus": os.cpu_count()}
+        out["isolation"] = _isolation_section(args.repeats, None, quiet_json=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+def _isolation_section(repeats: int, json_path: str | None, quiet_json: bool = False) -> Any:
+    print(f"5. isolation (--spec-isolation on / off, median of {repeats} interleaved; goal <= 1.10x)")
+    iso = isolation_overhead(repeats, "--ignore=specs/families")
+    for label in ("serial", "n2"):
+        print(f"   {label:6} off {iso[label + '_off_s']:6.1f} s   on {iso[label + '_on_s']:6.1f} s   "
+              f"{iso[label + '_ratio']:4.2f}x")
+    if quiet_json:
+        return iso
+    if json_path:
+        Path(json_path).write_text(json.dumps({"isolation": iso}, indent=1))
     return 0
 
 

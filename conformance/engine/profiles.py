@@ -43,6 +43,18 @@ def spec_budget(profile_examples: int, spec_examples: int) -> int:
     return min(spec_examples, RAISE_CAP * profile_examples)
 
 
+# Isolation limits of one spec x device item (see conformance.pytest_plugin.isolation).  The slowest
+# item of the shipped suite takes a few seconds under the ci profile on a loaded 2-core machine; the
+# limit is generous so that only a hang reaches it.  Overridden by --spec-timeout.
+SPEC_TIMEOUT_S: dict[str, float] = {"dev": 60.0, "ci": 60.0, "mutate": 60.0, "thorough": 600.0}
+DEFAULT_SPEC_TIMEOUT_S = 60.0        # a profile registered elsewhere
+SPEC_MEMORY_MB = 8192                # data memory (RLIMIT_DATA) of a process running specs (--spec-memory)
+
+
+def spec_timeout(name: str) -> float:
+    return SPEC_TIMEOUT_S.get(name, DEFAULT_SPEC_TIMEOUT_S)
+
+
 def register() -> None:
     for name, kw in PROFILES.items():
         settings.register_profile(name, **kw)

@@ -148,6 +148,8 @@ def _invalid_files(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def _check_complete(name: str, doc: dict[str, Any]) -> None:
+    if doc.get("incomplete"):   # the recorder's placeholder or fallback: the run never finished
+        raise GateError(f"{name}: the run did not complete ({doc['incomplete']}); its results cannot gate anything")
     code = doc.get("exit_status")
     if code in INCOMPLETE:
         raise GateError(f"{name}: the run did not complete (pytest exit status {code}: {INCOMPLETE[code]}); "
@@ -345,7 +347,8 @@ def cmd_baseline(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"conformance baseline: wrote {args.output} ({len(merged.documents)} environment(s))")
     for env, doc in zip(merged.envs, merged.documents, strict=True):
         s = doc["summary"]
-        print(f"  {env.label}: {s['passed'] + s['xpassed']} passing, {s['failed'] + s['error']} failing, "
+        failing = sum(s.get(k, 0) for k in FAILING)
+        print(f"  {env.label}: {s['passed'] + s['xpassed']} passing, {failing} failing, "
               f"{s['xfailed']} known, {s['skipped']} skipped")
     return 0
 

@@ -1,7 +1,7 @@
 """JUnit XML for CI systems: one <testsuite> per environment, one <testcase> per spec x device.
 
 Built from the report's model, so the newest-run-wins rule and the statuses match the HTML page:
-failed -> <failure>, error -> <error>, skipped / not run / n/a / xfail -> <skipped> (with the reason),
+failed -> <failure>, error / crashed / timeout -> <error>, skipped / not run / n/a / xfail -> <skipped> (with the reason),
 passed and xpassed -> a bare testcase.  Cells a column's runs do not hold are left out.
 """
 
@@ -45,7 +45,7 @@ def to_xml(report: Any) -> str:
                 if r.get("line"):
                     case.set("line", str(r["line"]))
             status = r["status"]
-            if status in ("failed", "error"):
+            if status in ("failed", "error", "crashed", "timeout"):   # crashed/timeout: <error>, the spec could not finish
                 tag = "failure" if status == "failed" else "error"
                 counts["failures" if status == "failed" else "errors"] += 1
                 el = ET.SubElement(case, tag, message=_first_line(r.get("error")) or status,

@@ -100,7 +100,8 @@ class Cell:
             if reason.startswith("not applicable:"):
                 return "na"
             return "skip"
-        return {"passed": "pass", "failed": "fail", "error": "error", "xfailed": "xfail", "xpassed": "xpass"}[s]
+        return {"passed": "pass", "failed": "fail", "error": "error", "crashed": "crash", "timeout": "timeout",
+                "xfailed": "xfail", "xpassed": "xpass"}[s]
 
     @property
     def text(self) -> str:
@@ -119,10 +120,13 @@ class Cell:
         return r.get("reason") or ""
 
 
-LABELS = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "skip": "skipped", "xfail": "xfail",
+LABELS = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "crash": "CRASH", "timeout": "TIMEOUT",
+          "skip": "skipped", "xfail": "xfail",
           "xpass": "xpass", "notrun": "not run", "na": "n/a", "absent": "–"}
 DESCRIBE = {"pass": "passed", "fail": "failed: a documented property does not hold",
-            "error": "error: the spec could not run", "skip": "skipped", "xfail": "known divergence (xfail)",
+            "error": "error: the spec could not run",
+            "crash": "crashed: the process running the spec died (signal or exit)",
+            "timeout": "timeout: the spec ran past its time limit and was killed", "skip": "skipped", "xfail": "known divergence (xfail)",
             "xpass": "known divergence, but passed (xpass)", "notrun": "not run", "na": "not applicable",
             "absent": "not in this run"}
 
@@ -464,6 +468,7 @@ def cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
     c = report.counts
     print(f"conformance: report written to {args.output} ({len(report.rows)} specs x {len(report.columns)} "
           f"environments: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, {c.get('error', 0)} error, "
+          f"{c.get('crashed', 0)} crashed, {c.get('timeout', 0)} timeout, "
           f"{c.get('skipped', 0)} skipped, {c.get('xfailed', 0)} xfailed)")
     if args.junitxml:
         print(f"conformance: JUnit XML written to {args.junitxml}")

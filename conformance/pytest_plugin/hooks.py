@@ -17,7 +17,7 @@ from hypothesis import settings
 
 from conformance.engine import backends, devices, profiles
 from conformance.lang import spec as spec_mod
-from conformance.pytest_plugin import known_failures, recorder
+from conformance.pytest_plugin import isolation, known_failures, recorder
 from conformance.pytest_plugin.items import DEVICES, DUPLICATES, SpecFile, SpecItem
 
 
@@ -32,7 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a backend profile (what a device needs: imports, environment, sync, dtypes); "
                          "see conformance/engine/backend_profiles/")
     known_failures.addoption(group)
+    isolation.addoption(group)
     parser.addini("conformance_specs", "directories whose YAML files are specs", type="paths", default=[])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> object:
+    isolation.configure_mode(config)   # before pytest-xdist turns -n into workers
+    return (yield)
 
 
 @pytest.hookimpl(trylast=True)
@@ -55,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(e)) from None
     if not config.pluginmanager.has_plugin("conformance-results"):
         config.pluginmanager.register(recorder.ResultsPlugin(config, name), "conformance-results")
+    isolation.configure(config)
 
 
 def _is_spec_path(file_path: Path, config: pytest.Config) -> bool:

@@ -7,6 +7,7 @@ is conformance.results; this module only fills it in from pytest's reports.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import platform
@@ -27,6 +28,11 @@ from conformance.lang import api, behaviours, checks, drift, snippet
 from conformance.pytest_plugin.items import DEVICES, RECORD, SpecErrorItem, SpecItem, error_text, falsifying
 
 PROP = "conformance"
+# The exit status a results file carries while (or because) its run did not finish: pytest's
+# "internal error", which `conformance gate` refuses (exit 2) like any incomplete run.
+INCOMPLETE_STATUS = 3
+# How the run's specs were isolated (conformance.pytest_plugin.isolation fills it in): results JSON "isolation".
+ISOLATION = pytest.StashKey[dict[str, Any]]()
 
 
 def environment(device_names: list[str], profile: str, seed: Any) -> dict[str, Any]:
@@ -74,6 +80,13 @@ def _reason(rep: pytest.TestReport) -> str | None:
     return None
 
 
+def spec_fields(item: SpecItem) -> dict[str, Any]:
+    """What a result says about its spec (also written where a worker that dies can be read)."""
+    return {"spec_id": item.spec.id, "device": item.device, "title": item.spec.title,
+            "area": item.spec.area, "covers": list(item.spec.covers), "file": item.spec.file,
+            "line": item.spec.line, "source": item.spec.source}
+
+
 class ResultsPlugin:
     def __init__(self, config: pytest.Config, profile: str):
         self.config = config
@@ -83,6 +96,8 @@ class ResultsPlugin:
         self.items: dict[str, dict[str, Any]] = {}
         self.specs: dict[str, Any] = {}
         self.started = dt.datetime.now(dt.UTC)
+        self.session: pytest.Session | None = None
+        self.written = False
 
     # -- workers and serial runs: attach per-item data to the report -----------------------------
     @pytest.hookimpl(hookwrapper=True)
@@ -91,9 +106,7 @@ class ResultsPlugin:
         rep = outcome.get_result()
         if isinstance(item, SpecItem):
             data: dict[str, Any] = {
-                "spec_id": item.spec.id, "device": item.device, "title": item.spec.title,
-                "area": item.spec.area, "covers": list(item.spec.covers), "file": item.spec.file,
-                "line": item.spec.line, "source": item.spec.source,
+                **spec_fields(item),
                 "examples": item.stash[RECORD].examples,
                 "stats": item.stash[RECORD].stats,
             }
@@ -133,6 +146,8 @@ class ResultsPlugin:
         entry["status"] = _status(report, entry["status"])
         if props[-1].get("failure_kind") == "spec":
             entry["status"] = "error"
+        if props[-1].get("status") in ("crashed", "timeout"):  # the worker running it died (isolation)
+            entry["status"] = props[-1]["status"]
         entry["reason"] = _reason(report) or entry["reason"]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -140,11 +155,43 @@ class ResultsPlugin:
             if isinstance(item, SpecItem):
                 self.specs.setdefault(item.spec.id, item.spec)
 
+    # -- the document is written on every way out ---------------------------------------------
+    # At the start a placeholder that says "incomplete" replaces any older file (a gate never reads
+    # a stale green file of an earlier run); the session's end writes the real one; if the session
+    # never ends (internal error, an exit from inside a hook), unconfigure or atexit write what was
+    # recorded, marked incomplete.  Only a kill of this very process leaves the placeholder.
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.is_worker or not self.path:
+            return
+        self.session = session
+        self._write(session, INCOMPLETE_STATUS, "the run has not finished: it was killed or exited early")
+        atexit.register(self._fallback)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.path:
             return
-        doc = self.document(session)
+        self._write(session, int(session.exitstatus), None)
+        self.written = True
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._fallback()
+        atexit.unregister(self._fallback)
+
+    def _fallback(self) -> None:
+        if self.is_worker or not self.path or self.written or self.session is None:
+            return
+        self.written = True
+        try:
+            self._write(self.session, INCOMPLETE_STATUS,
+                        "the session ended before it finished (an internal error or an exit from inside pytest)")
+        except Exception as e:  # noqa: BLE001 - the last resort: say so, never raise at exit
+            sys.stderr.write(f"conformance: could not write {self.path}: {type(e).__name__}: {e}\n")
+
+    def _write(self, session: pytest.Session, exit_status: int, incomplete: str | None) -> None:
+        doc = self.document(session, exit_status)
+        if incomplete:
+            doc["incomplete"] = incomplete
         results.write(doc, Path(self.path))
 
     def _snippet(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -155,12 +202,12 @@ class ResultsPlugin:
         except Exception as e:  # a snippet is a convenience: never lose the results over it
             return {"text": None, "notes": [f"no snippet: {type(e).__name__}: {e}"]}
 
-    def document(self, session: pytest.Session) -> dict[str, Any]:
+    def document(self, session: pytest.Session, exit_status: int | None = None) -> dict[str, Any]:
         entries = []
         for entry in self.items.values():
             e = dict(entry)
             e["status"] = e["status"] or "error"
-            if e["status"] in ("failed", "error"):
+            if e["status"] in results.FAILING:
                 e["reproduce"] = reproduce(e, self.profile, self.config)
                 if e.get("falsifying"):
                     e["snippet"] = self._snippet(e)
@@ -182,11 +229,12 @@ class ResultsPlugin:
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "started": self.started.isoformat(timespec="seconds"),
             "command": sys.argv,
-            "exit_status": int(session.exitstatus),
+            "exit_status": int(session.exitstatus) if exit_status is None else exit_status,
+            "isolation": self.config.stash.get(ISOLATION, None),
             "environment": environment(self.config.stash[DEVICES], self.profile, seed),
             "summary": summary,
             "coverage": behaviours.coverage(specs),
-            "api_coverage": api.summary(api.coverage(specs)) if self.specs else None,
+            "api_coverage": api.summary(api.coverage(specs)) if specs else None,
             "results": entries,
         }
 
@@ -197,15 +245,18 @@ def _snippet_of(entry: dict[str, Any], spec: Any, fault: str | None) -> dict[str
 
 
 class _SpecLike:
-    def __init__(self, covers: list[str], spec_id: str):
-        self.covers, self.id = covers, spec_id
+    """What coverage needs of a spec (id, covers, source), rebuilt from results where the process
+    writing them never collected (xdist's controller; an isolated serial run is one)."""
+
+    def __init__(self, covers: list[str], spec_id: str, source: dict[str, Any] | None = None):
+        self.covers, self.id, self.source = covers, spec_id, source or {}
 
     @classmethod
     def from_results(cls, results: list[dict]) -> list[_SpecLike]:
         seen: dict[str, _SpecLike] = {}
         for r in results:
-            if r.get("covers"):
-                seen.setdefault(r["spec_id"], cls(r["covers"], r["spec_id"]))
+            if r.get("device") != results.ANY_DEVICE and (r.get("covers") or r.get("source")):
+                seen.setdefault(r["spec_id"], cls(r.get("covers") or [], r["spec_id"], r.get("source")))
         return list(seen.values())
 
 
