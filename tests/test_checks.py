@@ -115,7 +115,7 @@ def run_spec(s: spec.Spec) -> runner.Record:
 
 
 def test_every_check_kind_has_a_passing_and_a_failing_case():
-    assert set(CASES) == set(checks.KINDS), "a check kind without a test here can never be trusted to fail"
+    assert set(CASES) == set(checks.CHECKS), "a check kind without a test here can never be trusted to fail"
     for kind, case in CASES.items():
         assert case.failing, f"{kind} has no failing case"
         assert all(kind in e for e in case.passing) and all(kind in e for e, _ in case.failing)
@@ -211,9 +211,9 @@ def test_matches_numpy_fails_when_torch_sum_is_off_by_one(monkeypatch: pytest.Mo
 
 # -- the registry's own contract -------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", sorted(checks.KINDS))
+@pytest.mark.parametrize("kind", sorted(checks.CHECKS))
 def test_every_kind_documents_itself(kind: str):
-    k = checks.KINDS[kind]
+    k = checks.CHECKS[kind]
     assert k.name == kind and k.doc and k.python and k.params
     assert set(k.required) <= set(k.options) | set(k.expr_options) | set(k.block_options)
 

@@ -1,7 +1,7 @@
 """The `expect` vocabulary: every property a spec can state, in one registry.
 
 An expectation is a mapping with exactly one check kind and, optionally, that kind's options and a
-`why`.  Arguments are expressions (strings) or literals.  Each kind is defined once, in `KINDS`: how
+`why`.  Arguments are expressions (strings) or literals.  Each kind is defined once, in `CHECKS`: how
 it runs (`fn`), how it reads as a plain Python statement (`python` + `render`, used by standalone
 snippets) and what it means (`doc`).  Both sides call the same primitives (check_helpers), so a
 snippet's assert means what the suite checked.
@@ -328,7 +328,7 @@ class Kind:
         return self.python.format(*args, **named).split("\n")
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in [
+CHECKS: dict[str, Kind] = {k.name: k for k in [
     Kind("equal", equal, ("actual", "expected"), "assert _mismatch({0}, {1}, 0, 0) is None, 'equal'",
          doc="same shape and exactly equal values (dtype not compared; NaN equals NaN)"),
     Kind("not_equal", not_equal, ("actual", "other"), "assert _mismatch({0}, {1}, 0, 0) is not None, 'not_equal'",

@@ -3,7 +3,7 @@
 The results record the falsifying inputs (dtype, shape, values, strides, device, requires_grad) and
 where the spec lives (`file`, `line`, `spec_id`).  The spec is loaded again at report time for its
 steps and checks; steps are already Python syntax, inputs become literals, and each check becomes a
-plain assert through its kind's own rendering (checks.KINDS).  The check primitives it calls
+plain assert through its kind's own rendering (checks.CHECKS).  The check primitives it calls
 (`_mismatch`, `_shares`, ...) and any `helpers.*` it uses are copied verbatim from the modules the
 suite runs (inspect.getsource), so the snippet means exactly what the suite checked.
 """
@@ -245,8 +245,8 @@ def _assigned_names(texts: list[str]) -> set[str]:
 
 
 def check_source(e: spec_mod.Expectation, variables: set[str]) -> list[str]:
-    """Plain-Python lines for one expectation: its kind's own rendering (checks.KINDS)."""
-    return checks.KINDS[e.kind].snippet(e.text, variables)
+    """Plain-Python lines for one expectation: its kind's own rendering (checks.CHECKS)."""
+    return checks.CHECKS[e.kind].snippet(e.text, variables)
 
 
 # -- the snippet ----------------------------------------------------------------------------------

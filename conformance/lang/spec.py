@@ -48,7 +48,7 @@ class Expectation:
     line: int | None
 
     def run(self, ctx: checks.RunContext) -> None:
-        k = checks.KINDS[self.kind]
+        k = checks.CHECKS[self.kind]
         values = [a(ctx.env) for a in self.args]
         k.fn(ctx, *values, opts=self.options)
 
@@ -293,17 +293,17 @@ class _Builder:
 
     def expectation(self, i: int, item: dict) -> Expectation:
         path = ("expect", i)
-        found = [k for k in item if k in checks.KINDS]
+        found = [k for k in item if k in checks.CHECKS]
         if len(found) != 1:
             unknown = [k for k in item if k not in checks.COMMON_OPTIONS]
             if not found:
-                close = difflib.get_close_matches(str(unknown[0]) if unknown else "", sorted(checks.KINDS), n=1)
+                close = difflib.get_close_matches(str(unknown[0]) if unknown else "", sorted(checks.CHECKS), n=1)
                 raise self.err(path + ((unknown[0],) if unknown else ()),
                                f"unknown check kind {unknown[0] if unknown else ''!r}",
-                               f"did you mean {close[0]!r}?" if close else f"known checks: {', '.join(sorted(checks.KINDS))}")
+                               f"did you mean {close[0]!r}?" if close else f"known checks: {', '.join(sorted(checks.CHECKS))}")
             raise self.err(path, f"one check per expectation, found {found}", "split it into separate list items")
         kind_name = found[0]
-        kind = checks.KINDS[kind_name]
+        kind = checks.CHECKS[kind_name]
         allowed = set(kind.options) | set(kind.expr_options) | set(kind.block_options) | set(checks.COMMON_OPTIONS)
         for key in item:
             if key != kind_name and key not in allowed:

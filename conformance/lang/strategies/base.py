@@ -42,17 +42,21 @@ def allowed_keys(kind: str, opts: dict, allowed: set[str]) -> None:
                               f"did you mean {close[0]!r}?" if close else f"allowed: {sorted(allowed)}")
 
 
-def choose(data: Any, n: int) -> int:
+def choose(data: Any, n: int, draws: int = 2) -> int:
     """An index in [0, n), near uniform, shrinking to 0.
 
     Hypothesis favours small choices: `sampled_from`/`integers(0, n - 1)` give index 0 a third to a
     half of the time, which drowns the other forms of a call in a 25-example run.  Here a 16-bit
     draw is scrambled (MurmurHash3's 64-bit finaliser) before taking it modulo n: the small values
-    Hypothesis prefers land on every index alike, and 0, the value it shrinks to, is still index 0.
+    Hypothesis prefers land on every index alike, and 0, the value it shrinks to, is still index 0
+    (with several draws: all of them 0).
     """
     if n <= 1:
         return 0
-    return _scramble(data.draw(st.integers(0, 2**16 - 1))) % n
+    x = 0
+    for _ in range(draws):  # more draws: Hypothesis repeating one value between examples matters less
+        x = _scramble(x ^ data.draw(st.integers(0, 2**16 - 1)))
+    return x % n
 
 
 def _scramble(x: int) -> int:
@@ -65,7 +69,7 @@ def _scramble(x: int) -> int:
 
 
 # Every `given` kind by name; a subclass with a `kind` registers itself (one family per module).
-KINDS: dict[str, type[Given]] = {}
+GIVEN_KINDS: dict[str, type[Given]] = {}
 
 
 class Given:
@@ -78,7 +82,7 @@ class Given:
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if cls.kind:
-            KINDS[cls.kind] = cls
+            GIVEN_KINDS[cls.kind] = cls
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -92,12 +96,12 @@ def build_one(raw: Any, ctx: Ctx, key: str) -> Given:
     """One `given` entry (`{kind: {options}}`) -> its Given, or OptionError naming the bad key."""
     if not isinstance(raw, dict) or len(raw) != 1:
         raise OptionError(key, f"expected one input kind like {{tensor: {{...}}}}, got {raw!r}",
-                          f"kinds: {sorted(KINDS)}")
+                          f"kinds: {sorted(GIVEN_KINDS)}")
     (kind, opts), = raw.items()
-    if kind not in KINDS:
-        close = difflib.get_close_matches(str(kind), sorted(KINDS), n=1)
+    if kind not in GIVEN_KINDS:
+        close = difflib.get_close_matches(str(kind), sorted(GIVEN_KINDS), n=1)
         raise OptionError(str(kind), f"unknown input kind {kind!r}",
-                          f"did you mean {close[0]!r}?" if close else f"kinds: {sorted(KINDS)}")
-    g = KINDS[kind](opts if opts is not None else {}, ctx)  # type: ignore[call-arg]
+                          f"did you mean {close[0]!r}?" if close else f"kinds: {sorted(GIVEN_KINDS)}")
+    g = GIVEN_KINDS[kind](opts if opts is not None else {}, ctx)  # type: ignore[call-arg]
     g.name = key
     return g
