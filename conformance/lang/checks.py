@@ -143,9 +143,14 @@ def dtype(ctx: RunContext, x: Any, expected: Any, opts: dict) -> None:
 
 
 def _norm_device(d: Any) -> torch.device:
+    """An index-less device (`cuda`, `xla`, a PrivateUse1 name) means the backend's current one: ask it by
+    allocating there, the one way every backend answers (no `if` per backend)."""
     d = torch.device(d) if not isinstance(d, torch.device) else d
-    if d.type == "cuda" and d.index is None and torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())
+    if d.index is None and d.type not in ("cpu", "meta"):
+        try:
+            return torch.empty(0, device=d).device
+        except Exception:  # noqa: BLE001 - an unusable device keeps its name; the comparison says the rest
+            return d
     return d
 
 

@@ -31,7 +31,13 @@ def host(x: Any) -> torch.Tensor:
 
 
 def short(x: Any, limit: int = 300) -> str:
-    text = repr(x)
+    try:
+        text = repr(x)
+    except Exception as e:  # noqa: BLE001 - a backend whose tensors cannot print must not end the run
+        if isinstance(x, torch.Tensor):
+            text = f"<tensor shape={tuple(x.shape)} dtype={x.dtype} device={x.device}: repr failed: {type(e).__name__}>"
+        else:
+            text = f"<{type(x).__name__}: repr failed: {type(e).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
