@@ -130,3 +130,15 @@ def test_a_missing_or_truncated_results_file_is_exit_2_in_the_gate(tmp_path: Pat
 def test_how_a_dead_worker_is_described(code: int | None, limit: float, status: str, text: str):
     got_status, _, message = isolation.describe_death(code, limit, [])
     assert got_status == status and text in message
+
+
+@pytest.mark.parametrize("args, isolated", [
+    (["specs"], True), (["specs/views/view-shares-storage.yaml::views/x[cpu]"], True),
+    (["tests/fixtures/isolation/specs/benign.yaml"], True),
+    (["tests"], False), (["tests/test_isolation.py"], False), ([str(ROOT)], False),
+])
+def test_auto_isolation_is_for_runs_of_spec_files_not_the_projects_own_tests(args: list[str], isolated: bool,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(ROOT)
+    config = type("Config", (), {"args": args, "getini": staticmethod(lambda name: [])})()
+    assert isolation._names_spec_files(config) is isolated  # type: ignore[arg-type]

@@ -252,9 +252,9 @@ class _SpecLike:
         self.covers, self.id, self.source = covers, spec_id, source or {}
 
     @classmethod
-    def from_results(cls, results: list[dict]) -> list[_SpecLike]:
+    def from_results(cls, entries: list[dict]) -> list[_SpecLike]:
         seen: dict[str, _SpecLike] = {}
-        for r in results:
+        for r in entries:
             if r.get("device") != results.ANY_DEVICE and (r.get("covers") or r.get("source")):
                 seen.setdefault(r["spec_id"], cls(r.get("covers") or [], r["spec_id"], r.get("source")))
         return list(seen.values())
