@@ -11,6 +11,8 @@ from conformance.tools.faults import (  # noqa: F401  (imported to register thei
     creation,
     data,
     devices,
+    draws,
+    families,
     inplace,
     nn,
     nograd,
