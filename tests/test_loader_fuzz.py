@@ -132,7 +132,7 @@ def _mutate(data: Any, path: tuple, how: str, value: Any) -> Any:
     return data
 
 
-@FUZZ
+@settings(FUZZ, max_examples=150)   # each example builds whole specs: the most expensive of the three
 @given(st.data())
 def test_mutated_valid_specs_load_or_give_spec_errors(data: st.DataObject):
     seeds = _seed_data()
