@@ -56,8 +56,8 @@ from torch.utils.data.dataloader import _BaseDataLoaderIter
 from conformance.lang import helpers
 
 try:  # the regex parser of the standard library (sre_parse before 3.11)
-    from re import _constants as re_constants
-    from re import _parser as re_parser
+    from re import _constants as re_constants  # type: ignore[attr-defined]
+    from re import _parser as re_parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
     import sre_constants as re_constants  # type: ignore[no-redef]
     import sre_parse as re_parser  # type: ignore[no-redef]
@@ -416,12 +416,14 @@ _PLAIN = (int, float, complex, bool, str, bytes, type(None), type(Ellipsis), typ
 _SEQUENCES = (list, tuple, set, frozenset, torch.Size)
 _MAPPINGS = (dict, collections.OrderedDict, collections.defaultdict)
 # Iterators: allowed as values (their items are checked as they come out), no attributes at all.
-_LAZY = tuple({type(x) for x in (
+_ITERATOR_SAMPLES: tuple[Any, ...] = (
     iter([]), iter(()), iter(range(0)), iter(set()), iter({}), iter({}.values()), iter({}.items()), iter(""),
     iter(b""), reversed([]), reversed(range(0)), reversed({}), zip(), map(abs, ()), filter(None, ()),
-    enumerate(()), (x for x in ()), {}.keys(), {}.values(), {}.items(), iter(np.zeros(1)),
+    enumerate(()), (_v for _v in range(0)), {}.keys(), {}.values(), {}.items(), iter(np.zeros(1)),
     iter(collections.OrderedDict()), reversed(collections.OrderedDict()),
-)} | {contextlib._GeneratorContextManager, _BaseDataLoaderIter, CheckedIter})
+)
+_LAZY: tuple[type, ...] = tuple({type(v) for v in _ITERATOR_SAMPLES}
+                                | {contextlib._GeneratorContextManager, _BaseDataLoaderIter, CheckedIter})
 # Instances of these (and of every allowed class) are allowed.
 INSTANCE_BASES: tuple[type, ...] = (
     torch.Tensor, np.ndarray, np.generic, np.dtype, torch.nn.Module, torch.optim.Optimizer,
@@ -725,8 +727,8 @@ def _callable_refusal(v: Any) -> str | None:
     if t is types.BuiltinFunctionType:
         owner = v.__self__
         if owner is None or isinstance(owner, types.ModuleType):
-            origin = denied_origin(v)
-            return f"it comes from {origin!r}" if origin else "a function that is not on the list"
+            bad = denied_origin(v)
+            return f"it comes from {bad!r}" if bad else "a function that is not on the list"
         return _bound_refusal(owner, v.__name__)
     if t in _DESCRIPTORS:
         if not _in_closure(v.__objclass__):
@@ -740,8 +742,8 @@ def _callable_refusal(v: Any) -> str | None:
             return None if wrapped is not None and _allowed_quietly(wrapped) else "it wraps a function that is not on the list"
         owner = _owner_class(v)
         if owner is None:
-            origin = denied_origin(v)
-            return f"it comes from {origin!r}" if origin else "a function that is not on the list"
+            bad = denied_origin(v)
+            return f"it comes from {bad!r}" if bad else "a function that is not on the list"
         return _name_refusal(v.__name__)
     if t is property:
         return None         # a documented property of an allowed class (its fget/fset are not readable)
@@ -749,8 +751,8 @@ def _callable_refusal(v: Any) -> str | None:
         ok = _allowed_quietly(v.func) and all(_allowed_quietly(a) for a in v.args) and \
             all(_allowed_quietly(a) for a in v.keywords.values())
         return None if ok else "a partial of something that is not on the list"
-    origin = denied_origin(v)
-    return f"it comes from {origin!r}" if origin else "a function that is not on the list"
+    bad = denied_origin(v)
+    return f"it comes from {bad!r}" if bad else "a function that is not on the list"
 
 
 def _allowed_quietly(v: Any) -> bool:
@@ -769,11 +771,19 @@ def _bound_refusal(owner: Any, name: str) -> str | None:
 
 
 def _name_refusal(name: str, cls: Any = None) -> str | None:
-    try:
-        check_attr_name(name)
-    except NameRefused as e:
-        return str(e)
-    return _unsafe_member(cls, name) if isinstance(cls, type) else None
+    key = (cls, name)
+    found = _NAME_REFUSALS.get(key, _MISSING)
+    if found is _MISSING:
+        try:
+            check_attr_name(name)
+            found = _unsafe_member(cls, name) if isinstance(cls, type) else None
+        except NameRefused as e:
+            found = str(e)
+        _NAME_REFUSALS[key] = found
+    return found  # type: ignore[return-value]
+
+
+_NAME_REFUSALS: dict[tuple[Any, str], str | None] = {}
 
 
 def check_call(f: Any, pos: list[Any], kw: dict[str, Any]) -> None:
@@ -828,6 +838,8 @@ def _owner_class(func: types.FunctionType) -> type | None:
 
 def check_attr_name(name: str) -> None:
     """Names refused on every object (load time where the name is literal, run time always)."""
+    if name in _GOOD_NAMES:
+        return
     if name.startswith("__"):
         raise NameRefused(f"dunder attribute {name!r} is not allowed in specs")
     if name.startswith("_") and name not in ALLOWED_PRIVATE:
@@ -840,6 +852,10 @@ def check_attr_name(name: str) -> None:
         raise NameRefused(f"attribute {name!r} is not allowed in specs: str.format reads attributes of its arguments")
     if name in _INTERNAL_ATTRS:
         raise NameRefused(f"attribute {name!r} is not allowed in specs: it exposes interpreter internals or loads code")
+    _GOOD_NAMES.add(name)
+
+
+_GOOD_NAMES: set[str] = set()
 
 
 def module_allowed(module: types.ModuleType) -> bool:
