@@ -998,8 +998,9 @@ def resolve_documented(dotted: str) -> Any:
         elif isinstance(obj, type):
             if not any(p in vars(c) for c in obj.__mro__):
                 raise NotFound(f"{dotted!r}: {'.'.join(parts[:i - 1])} has no attribute {p!r}")
-            check_attr_name(p)
-            obj = getattr(obj, p)   # a documented member: a method, property or descriptor
+            if not (p.startswith("__") and p.endswith("__")):   # Tensor.__getitem__ is documented too
+                check_attr_name(p)
+            obj = getattr(obj, p)   # a documented member: a method, property or descriptor (never run)
         else:
             raise NotFound(f"{dotted!r}: {'.'.join(parts[:i - 1])} is neither a module nor a class")
     return obj
