@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 import torch
 
-from conformance.engine import profiles
-from conformance.pytest_plugin.items import SpecItem
+from conformance.engine import devices, profiles
+from conformance.pytest_plugin.items import DEVICES, SpecItem
 from conformance.pytest_plugin.recorder import ISOLATION, PROP, spec_fields
 
 KEY = "conformance_isolation"     # workerinput key: the settings a worker applies
@@ -53,7 +53,8 @@ def addoption(group: Any) -> None:
                     help="wall-clock limit of one spec x device item; the worker is killed and the item "
                          "recorded as timeout (default: the Hypothesis profile's, 60 s for ci; 0: none)")
     group.addoption("--spec-memory", type=int, default=None, metavar="MB",
-                    help=f"memory cap (RLIMIT_DATA) of each worker process (default {profiles.SPEC_MEMORY_MB}; 0: none)")
+                    help=f"memory cap (RLIMIT_DATA) of each worker process (default {profiles.SPEC_MEMORY_MB} MB; "
+                         "none by default where an accelerator is present; 0: none)")
 
 
 # -- the controller: turn a plain run into a run with one worker ---------------------------------------
@@ -96,10 +97,15 @@ def settings_of(config: pytest.Config) -> dict[str, Any]:
     profile = config.getoption("hypothesis_profile", None) or profiles.DEFAULT
     timeout = config.getoption("spec_timeout")
     memory = config.getoption("spec_memory")
+    if memory is None:
+        # No default cap where an accelerator is present: its driver maps large private regions into
+        # the process (unverified on GPU machines); --spec-memory caps those runs explicitly.
+        accelerators = [d for d in config.stash.get(DEVICES, []) if torch.device(d).type not in ("cpu", "meta")]
+        memory = 0 if any(devices.availability(d)[0] for d in accelerators) else profiles.SPEC_MEMORY_MB
     return {
         "mode": config.getoption("spec_isolation"),
         "timeout_s": profiles.spec_timeout(profile) if timeout is None else float(timeout),
-        "memory_mb": profiles.SPEC_MEMORY_MB if memory is None else int(memory),
+        "memory_mb": int(memory),
     }
 
 
