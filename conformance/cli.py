@@ -16,7 +16,7 @@ from typing import Any
 
 from conformance import results
 from conformance.errors import ConformanceError
-from conformance.outputs import gate, report
+from conformance.outputs import gate, report, stats
 from conformance.results import merge
 
 # `gate`, `merge` and `report` read results JSON only and must run where torch is not installed, so
@@ -90,6 +90,11 @@ def _register_mutate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_torch_command("mutate", "cmd_mutate"))
 
 
+def cmd_stats(args: argparse.Namespace, extra: list[str]) -> int:
+    print(stats.table(results.load(Path(args.file)), forms=not args.no_forms))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="conformance", description="PyTorch conformance suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -101,7 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", help="pytest-xdist workers (a number or auto)")
     run.add_argument("--json", help="write results JSON here")
     run.add_argument("--html", help="also render the HTML report here")
+    run.add_argument("--stats", action="store_true",
+                     help="print what each spec's examples drew: equal sides, sizes 0/1, call forms")
     run.set_defaults(func=_torch_command("run", "cmd_run"))
+
+    st = sub.add_parser("stats", help="what each spec's examples drew (equal sides, sizes 0/1, call forms), "
+                                      "from a results JSON")
+    st.add_argument("file", metavar="RESULTS.json")
+    st.add_argument("--no-forms", action="store_true", help="one line per spec, without the call forms")
+    st.set_defaults(func=cmd_stats)
 
     val = sub.add_parser("validate", help="check specs without running them")
     val.add_argument("paths", nargs="*")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from conformance import results
 from conformance.lang import spec
-from conformance.outputs import report
+from conformance.outputs import report, stats
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -22,8 +24,17 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     if args.html and not args.json:
         args.json = str(Path(args.html).with_suffix(".json"))
         pytest_args += ["--conformance-json", args.json]
+    scratch = None
+    if getattr(args, "stats", False) and not args.json:
+        scratch = tempfile.TemporaryDirectory(prefix="conformance-stats-")
+        args.json = str(Path(scratch.name) / "results.json")
+        pytest_args += ["--conformance-json", args.json]
     code = int(pytest.main(pytest_args + ["-p", "no:cacheprovider", *extra]))
     if args.html:
         report.render([args.json], Path(args.html))
         print(f"conformance: report written to {args.html}")
+    if getattr(args, "stats", False) and Path(args.json).exists():
+        print(stats.table(results.load(Path(args.json))))
+    if scratch is not None:
+        scratch.cleanup()
     return code

@@ -23,6 +23,11 @@ from conformance.lang.strategies.shapes import shape_of
 from conformance.lang.strategies.stats import log_of
 
 
+def pick(data: Any, env: Env, n: int) -> int:
+    """Which of n call forms: near uniform, shrinking to the first (see base.choose)."""
+    return choose(data, n)
+
+
 class Form(Given):
     """`how: {form: [method, function, out]}`: one of the listed forms (literals), the first the simplest."""
 
@@ -38,7 +43,7 @@ class Form(Given):
         self.forms = list(opts)
 
     def draw(self, data: Any, env: Env, device: Any) -> Any:
-        f = self.forms[choose(data, len(self.forms))]
+        f = self.forms[pick(data, env, len(self.forms))]
         log_of(env).form(self.name, f)
         return f
 
@@ -86,12 +91,12 @@ class SizeArgs(Given):
             spots = [i for i in range(len(size)) if all(s != 0 for j, s in enumerate(size) if j != i)]
             if spots:
                 choices = spots if self.infer == "always" else [None, *spots]
-                at = choices[choose(data, len(choices))]
+                at = choices[pick(data, env, len(choices))]
                 if at is not None:
                     size[at] = -1
                     where = ("last" if at == len(size) - 1 else "first" if at == 0 else "inner")
         packs = [p for p in self.pack if size or p != "varargs"] or ["tuple"]
-        pack = packs[choose(data, len(packs))]
+        pack = packs[pick(data, env, len(packs))]
         log_of(env).form(self.name, f"{pack}, -1 {where}" if self.infer != "never" else pack)
         if pack == "varargs":
             return tuple(size)
@@ -162,7 +167,7 @@ class Call(Given):
     def draw(self, data: Any, env: Env, device: Any) -> tuple[tuple, dict]:
         # each spelling equally likely: a form that only one spelling reaches is not drowned out
         forms = self.forms(env)
-        npos, omitted = forms[choose(data, len(forms))]
+        npos, omitted = forms[pick(data, env, len(forms))]
         values = [(k, f(env)) for k, f in self.params]
         args = tuple(v for _, v in values[:npos])
         kwargs = {k: v for k, v in values[npos:] + [(k, f(env)) for k, f in self.kwonly] if k not in omitted}

@@ -14,8 +14,6 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.lang.strategies.base import choose
-
 # dtype -> values exact in it but not in the narrower dtype a faulty backend could use instead.
 PRECISE: dict[str, tuple[Any, ...]] = {
     # not float32: 1 + 2**-40 rounds to 1; 2**40 + 1 to 2**40; 0.1 and 1/3 differ in the 9th digit
@@ -59,7 +57,7 @@ def biased_int(data: Any, lo: int, hi: int, specials: list[int]) -> int:
     """An integer in [lo, hi]: one of `specials` about half the time (the first is the smallest choice)."""
     if not specials:
         return data.draw(st.integers(lo, hi))
-    choice = choose(data, 2 * len(specials))
+    choice = data.draw(st.integers(0, 2 * len(specials) - 1))
     if choice < len(specials):
         return specials[choice]
     return data.draw(st.integers(lo, hi))

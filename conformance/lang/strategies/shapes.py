@@ -21,24 +21,27 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance.lang.strategies.base import Ctx, Env, Given, OptionError, allowed_keys, choose
+from conformance.lang.strategies.base import Ctx, Env, Given, OptionError, allowed_keys
 from conformance.lang.strategies.stats import log_of
 
 POOL_REUSE = 3  # at most this many pooled sides compete with a fresh draw
 
 
 def side(data: Any, env: Env, lo: int, hi: int) -> int:
-    """One side in [lo, hi]: a pooled side of this example (1/4 to 3/10 of the time) or a fresh one."""
+    """One side in [lo, hi]: a pooled side of this example (1/4 to 3/10 of the time) or a fresh one.
+
+    Drawn with Hypothesis integers, which shrink towards their first choice: 0 is "draw fresh" and a
+    fresh side shrinks towards 1, so a failure shrinks towards small, all-ones shapes."""
     lo, hi = int(lo), int(hi)
     if hi < lo:
         raise ValueError(f"side bounds are empty: min {lo} > max {hi}")
     log = log_of(env)
     eligible = [s for s in log.pool if lo <= s <= hi][:POOL_REUSE]
     if eligible:
-        # 0..k-1 reuse a pooled side (0, the smallest choice, reuses the first); k..3k draw fresh.
-        choice = choose(data, 3 * len(eligible) + 1)
-        if choice < len(eligible):
-            return eligible[choice]
+        # 1..k reuse a pooled side; 0 and k+1..3k draw a fresh one
+        choice = data.draw(st.integers(0, 3 * len(eligible)))
+        if 1 <= choice <= len(eligible):
+            return eligible[choice - 1]
     s = fresh_side(data, lo, hi)
     if s not in log.pool:
         log.pool.append(s)
@@ -46,16 +49,25 @@ def side(data: Any, env: Env, lo: int, hi: int) -> int:
 
 
 def fresh_side(data: Any, lo: int, hi: int) -> int:
-    """A side in [lo, hi], near uniform, except that 0 comes half as often as the others (so that
-    not every other multi-dim tensor is empty).  It shrinks to 1 when 1 is allowed (then 0, 2, ...):
-    an all-ones shape is the simplest non-empty one."""
+    """A side in [lo, hi]: small sides first (what it shrinks to), 0 last and a third as often as the
+    others, so that not every other multi-dim tensor is empty.  Hypothesis's liking for its first
+    choice lands on 1 (or lo), not on an empty side."""
     if hi - lo >= 64:
         return data.draw(st.integers(lo, hi))
-    order = list(range(lo, hi + 1))
+    if lo == 0 and hi >= 1:
+        order = [*range(1, hi + 1), 0, *range(1, hi + 1)]
+    else:
+        order = list(range(lo, hi + 1))
+    return order[data.draw(st.integers(0, len(order) - 1))]
+
+
+def rank(data: Any, lo: int, hi: int) -> int:
+    """A number of dims in [lo, hi], shrinking to 1-dim before 0-dim: Hypothesis's liking for its first
+    choice would otherwise make every other input a 0-dim tensor."""
+    order = list(range(lo, max(lo, hi) + 1))
     if lo == 0 and hi >= 1:
         order[0], order[1] = 1, 0
-        order += list(range(1, hi + 1))
-    return order[choose(data, len(order))]
+    return order[data.draw(st.integers(0, len(order) - 1))]
 
 
 def shape_of(v: Any) -> tuple[int, ...]:
@@ -120,7 +132,7 @@ class ShapeOpts:
             lo, hi = int(self.min_dims(env)), int(self.max_dims(env))
             if self.square:
                 lo = max(lo, 2)
-            ndim = data.draw(st.integers(lo, max(lo, hi)))
+            ndim = rank(data, lo, hi)
             sides = [side(data, env, lo_side, hi_side) for _ in range(ndim - (1 if self.square else 0))]
             if self.square:
                 sides.append(sides[-1])
@@ -135,7 +147,7 @@ class ShapeOpts:
             lo, hi = int(self.min_dims(env)), int(self.max_dims(env))
         else:
             lo, hi = 0, n + 1
-        ndim = data.draw(st.integers(max(lo, 0), max(lo, hi)))
+        ndim = rank(data, max(lo, 0), hi)
         out: list[int] = []
         for i in range(ndim):
             j = n - ndim + i  # the aligned dim of `other`, if any
@@ -143,7 +155,7 @@ class ShapeOpts:
                 out.append(side(data, env, lo_side, hi_side))
                 continue
             theirs = other[j]
-            how = choose(data, 3)
+            how = data.draw(st.integers(0, 2))
             if how == 0 or (how == 2 and theirs != 1):
                 out.append(theirs)
             elif how == 1:
