@@ -98,6 +98,15 @@ def test_escape_is_refused(path: Path):
     assert global_state() == before
 
 
+def test_type_names_are_never_imported():
+    sys.modules.pop("this", None)
+    for name in ("storage-type-imports-a-module", "typed-storage-type-imports-a-module"):
+        specs, errors = spec.load_file(REDTEAM / f"{name}.yaml")
+        with pytest.raises(names.NameRefused, match="a type name must name an allowed torch class"):
+            run_spec(specs[0])
+    assert "this" not in sys.modules
+
+
 def test_source_objects_are_never_imported():
     sys.modules.pop("numpy.f2py", None)
     specs, errors = spec.load_file(REDTEAM / "object-lazy-module.yaml")

@@ -790,6 +790,19 @@ def check_call(f: Any, pos: list[Any], kw: dict[str, Any]) -> None:
     """Allowed callables that are unsafe with some arguments: an ndarray of Python objects built over a
     raw buffer reads whatever bytes the buffer holds as object pointers (np.ndarray(shape, object,
     buffer=...), np.recarray(..., buf=...)): arbitrary memory becomes reachable."""
+    if getattr(f, "__name__", None) in ("type", "_type") and f is not type_of:
+        # Tensor/Storage.type('a.b') imports module `a` (torch._utils._import_dotted_name): a type name
+        # must name an allowed class, found without importing anything.
+        for target in [*pos, kw.get("dtype")]:
+            if isinstance(target, str):
+                try:
+                    found = resolve_documented(target)
+                except (NotFound, NameRefused):
+                    found = None
+                if not isinstance(found, type) or not (_class_allowed(found) or _instance_type_allowed(found)):
+                    raise NameRefused(f"spec refused: .type({target!r}): a type name must name an allowed torch "
+                                      f"class such as 'torch.FloatTensor' (any other name would be imported)")
+        return
     if f is torch.utils.data.DataLoader:
         workers = kw.get("num_workers", pos[5] if len(pos) > 5 else 0)
         if isinstance(workers, int) and workers > MAX_WORKERS:
