@@ -35,7 +35,7 @@ def totals(doc: dict[str, Any]) -> dict[str, int]:
 
 def table(doc: dict[str, Any], forms: bool = True) -> str:
     """One line per spec x device that recorded stats (+ its call forms), then the totals."""
-    rows = [r for r in doc.get("results", []) if r.get("stats")]
+    rows = [r for r in doc.get("results", []) if (r.get("stats") or {}).get("examples")]
     width = max((len(f"{r['spec_id']}[{r['device']}]") for r in rows), default=10)
     lines = [f"{'spec':{width}}  examples  shaped  equal sides  size 0  size 1"]
     for r in sorted(rows, key=lambda r: (r["spec_id"], r["device"])):

@@ -28,7 +28,7 @@ POOL_REUSE = 3  # at most this many pooled sides compete with a fresh draw
 
 
 def side(data: Any, env: Env, lo: int, hi: int) -> int:
-    """One side in [lo, hi]: a pooled side of this example (1/4 to 3/10 of the time) or a fresh one.
+    """One side in [lo, hi]: a pooled side of this example (1/3 to 3/7 of the time) or a fresh one.
 
     Drawn with Hypothesis integers, which shrink towards their first choice: 0 is "draw fresh" and a
     fresh side shrinks towards 1, so a failure shrinks towards small, all-ones shapes."""
@@ -38,8 +38,8 @@ def side(data: Any, env: Env, lo: int, hi: int) -> int:
     log = log_of(env)
     eligible = [s for s in log.pool if lo <= s <= hi][:POOL_REUSE]
     if eligible:
-        # 1..k reuse a pooled side; 0 and k+1..3k draw a fresh one
-        choice = data.draw(st.integers(0, 3 * len(eligible)))
+        # 1..k reuse a pooled side; 0 and k+1..2k draw a fresh one
+        choice = data.draw(st.integers(0, 2 * len(eligible)))
         if 1 <= choice <= len(eligible):
             return eligible[choice - 1]
     s = fresh_side(data, lo, hi)
