@@ -84,6 +84,8 @@ def _dtype(x):
         return x.dtype
     if isinstance(x, torch.dtype):
         return x
+    if isinstance(x, str):
+        return None   # a name is not a dtype (specs write dtypes as torch.float32 or bare names the loader resolves)
     try:
         return torch.from_numpy(np.zeros(0, dtype=getattr(x, "dtype", x))).dtype
     except (TypeError, ValueError):

@@ -317,7 +317,7 @@ def build(entry: dict[str, Any], spec: spec_mod.Spec | None = None, finder: Spec
     if "_raises" in used_helpers:
         imports[:0] = ["import contextlib", "import re"]
     if used_suite:
-        imports[:0] = ["import os", "import tempfile", "import types"]
+        imports[:0] = ["import os", "import tempfile", "import types", "from typing import Any"]
         imports.append("from torch.utils.data import Dataset as _TorchDataset")
 
     src = entry.get("source") or spec.source

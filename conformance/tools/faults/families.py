@@ -19,17 +19,6 @@ def _kw(out: Any) -> dict[str, Any]:
     return {} if out is None else {"out": out}
 
 
-@fault("abs-small-negatives-kept", "torch.abs", ["unary/abs"],
-       "torch.abs takes a wrong branch for negative inputs above -1 (returns them unchanged)")
-def _abs_small_negatives_kept(original: Any) -> Any:
-    def abs(input: Any, *, out: Any = None) -> Any:
-        r = original(input, **_kw(out))
-        if isinstance(input, torch.Tensor) and input.is_floating_point():
-            r = torch.where((input < 0) & (input > -1), input, r)
-        return r
-    return abs
-
-
 @fault("remainder-dividend-sign", "torch.remainder", ["binary/remainder"],
        "torch.remainder takes the sign of the dividend (C fmod) instead of the divisor's, as documented")
 def _remainder_truncates(original: Any) -> Any:
@@ -163,16 +152,6 @@ def _randint_includes_high(original: Any) -> Any:
             kw["high"] = kw["high"] + 1
         return original(*args, **kw)
     return randint
-
-
-@fault("cumsum-negative-dim-shifted", "torch.cumsum", ["cumulative/cumsum"],
-       "torch.cumsum with a negative dim accumulates along the dimension before the one meant")
-def _cumsum_negative_dim(original: Any) -> Any:
-    def cumsum(input: Any, dim: int, *, dtype: Any = None, out: Any = None) -> Any:
-        if dim < 0 and input.dim() > 1 and dim - 1 >= -input.dim():
-            dim = dim - 1
-        return original(input, dim, dtype=dtype, **_kw(out))
-    return cumsum
 
 
 @fault("interpolate-align-corners-ignored", "torch.nn.functional.interpolate",
