@@ -209,7 +209,8 @@ class ResultsPlugin:
             e["status"] = e["status"] or "error"
             if e["status"] in results.FAILING:
                 e["reproduce"] = reproduce(e, self.profile, self.config)
-                if e.get("falsifying"):
+                if e.get("falsifying") and "spec refused" not in str(e.get("error") or ""):
+                    # a refused spec tried to leave the sandbox: never hand it out as plain Python
                     e["snippet"] = self._snippet(e)
             entries.append(e)
         entries.sort(key=lambda r: (r["spec_id"], r["device"]))
