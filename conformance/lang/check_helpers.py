@@ -87,9 +87,11 @@ def _dtype(x):
     if isinstance(x, str):
         return None   # a name is not a dtype (specs write dtypes as torch.float32 or bare names the loader resolves)
     try:
-        return torch.from_numpy(np.zeros(0, dtype=getattr(x, "dtype", x))).dtype
+        name = np.dtype(getattr(x, "dtype", x)).name   # a table lookup: never through torch.from_numpy
     except (TypeError, ValueError):
         return None
+    found = getattr(torch, name, None) if name != "bool" else torch.bool
+    return found if isinstance(found, torch.dtype) else None
 
 
 def _tol(*values):
