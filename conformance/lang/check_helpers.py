@@ -87,7 +87,7 @@ def _dtype(x):
     if isinstance(x, str):
         return None   # a name is not a dtype (specs write dtypes as torch.float32 or bare names the loader resolves)
     try:
-        name = np.dtype(getattr(x, "dtype", x)).name   # a table lookup: never through torch.from_numpy
+        name = np.dtype(x if isinstance(x, type) else getattr(x, "dtype", x)).name   # a table, not torch.from_numpy
     except (TypeError, ValueError):
         return None
     found = getattr(torch, name, None) if name != "bool" else torch.bool
