@@ -40,15 +40,6 @@ NUMPY_OF: dict[torch.dtype, np.dtype] = {
 }
 TORCH_OF: dict[np.dtype, torch.dtype] = {v: k for k, v in NUMPY_OF.items()}
 
-# (rtol, atol) by dtype, as torch.testing.assert_close documents them.
-CLOSE: dict[torch.dtype, tuple[float, float]] = {
-    torch.float16: (1e-3, 1e-5),
-    torch.bfloat16: (1.6e-2, 1e-5),
-    torch.float32: (1.3e-6, 1e-5),
-    torch.float64: (1e-7, 1e-7),
-    torch.complex64: (1.3e-6, 1e-5),
-    torch.complex128: (1e-7, 1e-7),
-}
 # Cross-device (matches_cpu): kernels may reduce in another order or use TF32 matmuls on CUDA.
 CROSS_DEVICE: dict[torch.dtype, tuple[float, float]] = {
     torch.float16: (1e-2, 1e-3),
@@ -97,9 +88,9 @@ def torch_dtype(x: object) -> torch.dtype | None:
     return None
 
 
-def tolerance(*dtypes: torch.dtype | None, table: dict | None = None) -> tuple[float, float]:
-    """The loosest tolerance among ``dtypes``; exact (0, 0) when none is floating/complex."""
-    table = CLOSE if table is None else table
+def tolerance(*dtypes: torch.dtype | None, table: dict) -> tuple[float, float]:
+    """The loosest tolerance of ``table`` among ``dtypes``; exact (0, 0) when none is floating/complex.
+    (Same-device tolerances live with the checks' primitives: check_helpers._tol.)"""
     tols = [table[d] for d in dtypes if d is not None and d in table]
     if not tols:
         return 0.0, 0.0

@@ -36,6 +36,7 @@ import re
 from typing import Any
 
 from conformance.errors import SpecError
+from conformance.lang.yamlmarks import format_path, line_of
 
 FAMILY_KEYS = {"family", "title", "doc", "defaults", "template", "rows"}
 ROW_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -108,8 +109,8 @@ def expand(data: dict, lines: dict[tuple, int], file: str) -> tuple[list[dict], 
     line for that path, and ``(i,)`` / ``(i, "id")`` at the row, so every later error stays located.
     """
     def err(path: tuple, message: str, hint: str = "") -> SpecError:
-        line = _line(lines, path)
-        return SpecError(file, line, _fmt(path), message, hint)
+        line = line_of(lines, path)
+        return SpecError(file, line, format_path(path), message, hint)
 
     unknown = [k for k in data if k not in FAMILY_KEYS]
     if unknown:
@@ -165,25 +166,9 @@ def expand(data: dict, lines: dict[tuple, int], file: str) -> tuple[list[dict], 
         for path, line in lines.items():
             if path[:1] == ("template",):
                 out_lines[(k, *path[1:])] = line
-        row_line = _line(lines, ("rows", i))
+        row_line = line_of(lines, ("rows", i))
         out_lines[(k,)] = row_line or 1
         out_lines[(k, "id")] = row_line or 1
         for key in extra:
-            out_lines[(k, key)] = _line(lines, ("rows", i, "spec", key)) or row_line or 1
+            out_lines[(k, key)] = line_of(lines, ("rows", i, "spec", key)) or row_line or 1
     return specs, out_lines, errors
-
-
-def _line(lines: dict[tuple, int], path: tuple) -> int | None:
-    path = tuple(path)
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
-
-
-def _fmt(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
