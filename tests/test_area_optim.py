@@ -31,8 +31,8 @@ def test_specs_cover_every_optim_behaviour() -> None:
 
 
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
-    assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
+    found = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
+    assert {k: d.status for k, d in found.items() if d.status != "current"} == {}
 
 
 def test_sgd_faults_keep_the_stored_hyperparameters() -> None:

@@ -63,7 +63,7 @@ def test_without_torchvision_every_spec_is_skipped_with_the_reason(suite) -> Non
 
 @needs_torchvision
 def test_quotes_are_in_the_installed_docstrings() -> None:
-    drift = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
-    assert {k: d.status for k, d in drift.items() if d.status != "current"} == {}
+    found = {s.id: drift.check_one(s.id, s.source) for s in area_specs()}
+    assert {k: d.status for k, d in found.items() if d.status != "current"} == {}
 
 

@@ -32,7 +32,7 @@ MODULES_ENV = "CONFORMANCE_FAULT_MODULES"
 class Fault:
     name: str
     target: str                      # dotted attribute that is replaced, e.g. torch.Tensor.add_
-    breaks: tuple[str, ...]          # behaviour ids of behaviours.md
+    breaks: tuple[str, ...]          # behaviour ids (B-AR-1), spec ids (unary/sin) or a family prefix (unary/)
     description: str
     make: Callable[[Any], Any]       # original -> replacement
 
