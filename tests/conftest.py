@@ -18,6 +18,13 @@ collect_ignore = ["fault_matrix.yaml"]  # data of test_fault_matrix.py, not a sp
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
+# Many tests start real pytest runs in subprocesses, each importing torch, hypothesis and numpy again
+# (~1,400 modules).  Where the environment forbids bytecode files (PYTHONDONTWRITEBYTECODE, set on our
+# CI image) every one of them recompiles all of those from source: about 2 s per subprocess.  Our own
+# tests may cache bytecode; the xdist workers and subprocesses inherit this.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 
 def run_suite(paths: list[str | Path], tmp_path: Path, fault: str | None = None, *extra: str,
               devices: str = "cpu", name: str = "results") -> dict[str, Any]:
@@ -28,6 +35,10 @@ def run_suite(paths: list[str | Path], tmp_path: Path, fault: str | None = None,
     out = tmp_path / f"{name}.json"
     cmd = [sys.executable, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider",
            "--device", devices, "--conformance-json", str(out), *extra]
+    if not any(a == "-n" or a.startswith(("--spec-isolation", "-n")) for a in extra):
+        # In-process: these runs check results, gate and report, not isolation (tests/test_isolation.py
+        # does); a worker process would import torch a second time per run.
+        cmd += ["--spec-isolation", "off"]
     if fault:
         cmd += ["--fault", fault]
         if "--hypothesis-profile" not in extra:

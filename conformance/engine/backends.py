@@ -9,6 +9,11 @@ CONFORMANCE_BACKEND_PROFILES) says:
 - `sync`: a dotted callable run after a spec's steps, before its checks read values (lazy backends);
 - `unsupported_dtypes`: dtypes the backend does not implement; examples drawing them are not run there;
 - `max_examples`: the example budget per spec on this device (a lower cap than the Hypothesis profile);
+- `seed`: dotted callables that seed an example's generators (default `torch.manual_seed`); a backend
+  whose generator `torch.manual_seed` does not reach names its own too, or a failing example does not replay;
+- `shrink`: false to report the first failing example as drawn (shrinking recompiles on lazy backends);
+- `error_messages`: false when the backend words its errors its own way: `raises` checks then check the
+  exception type but not a spec's `match:` (the documentation promises types, rarely wording);
 - `execution_target`: how results describe it (`kind`, `backend`, `runtime_version` as a dotted name).
 
 Profiles are the run's own configuration, trusted like the command line, unlike specs.  The engine has
@@ -32,7 +37,9 @@ import yaml
 from conformance.errors import UsageError
 
 ENV = "CONFORMANCE_BACKEND_PROFILES"   # extra profile files, os.pathsep-separated
-KEYS = {"device", "description", "import", "env", "sync", "unsupported_dtypes", "max_examples", "execution_target"}
+KEYS = {"device", "description", "import", "env", "sync", "seed", "unsupported_dtypes", "max_examples", "shrink",
+        "error_messages", "execution_target"}
+DEFAULT_SEED = ("torch.manual_seed",)
 
 
 class BackendError(UsageError):
@@ -48,6 +55,9 @@ class Backend:
     sync: str | None = None
     unsupported_dtypes: tuple[str, ...] = ()
     max_examples: int | None = None
+    seed: tuple[str, ...] = DEFAULT_SEED
+    shrink: bool = True
+    error_messages: bool = True
     execution_target: dict[str, Any] = field(default_factory=dict)
     file: str = "(built in)"
 
@@ -81,10 +91,18 @@ def parse(data: Any, file: str) -> Backend:
     budget = data.get("max_examples")
     if budget is not None and (not isinstance(budget, int) or budget < 1):
         raise BackendError(f"{file}: max_examples must be a positive integer, got {budget!r}")
+    for key in ("shrink", "error_messages"):
+        if not isinstance(data.get(key, True), bool):
+            raise BackendError(f"{file}: {key} must be true or false, got {data[key]!r}")
+    seed = data.get("seed", list(DEFAULT_SEED))
+    seed = [seed] if isinstance(seed, str) else seed
+    if not isinstance(seed, list) or not seed or not all(isinstance(x, str) and x for x in seed):
+        raise BackendError(f"{file}: seed must be a dotted callable name or a list of them, got {seed!r}")
     return Backend(device=data["device"], description=str(data.get("description") or ""),
                    imports=tuple(data.get("import") or ()), env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
-                   sync=data.get("sync"), unsupported_dtypes=tuple(data.get("unsupported_dtypes") or ()),
-                   max_examples=budget, execution_target=dict(data.get("execution_target") or {}), file=file)
+                   sync=data.get("sync"), seed=tuple(seed), unsupported_dtypes=tuple(data.get("unsupported_dtypes") or ()),
+                   max_examples=budget, shrink=data.get("shrink", True), error_messages=data.get("error_messages", True),
+                   execution_target=dict(data.get("execution_target") or {}), file=file)
 
 
 def _load(path: Path | Any, file: str) -> Backend:
@@ -142,6 +160,19 @@ def synchroniser(device: str) -> Callable[[], Any] | None:
     if not b.sync or prepare(device):
         return None
     return _resolve(b.sync)
+
+
+@functools.cache
+def seeders(device: str) -> tuple[Callable[[int], Any], ...]:
+    """The profile's seed callables, resolved once (torch.manual_seed when the backend is unusable)."""
+    b = for_device(device)
+    names = b.seed if not prepare(device) else DEFAULT_SEED
+    return tuple(_resolve(n) for n in names)
+
+
+def seed(device: str | torch.device, value: int) -> None:
+    for fn in seeders(str(device)):
+        fn(value)
 
 
 def sync(device: str | torch.device) -> None:

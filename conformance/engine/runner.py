@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from hypothesis import assume, event, example, given, reject, settings, target
+from hypothesis import Phase, assume, event, example, given, reject, settings, target
 from hypothesis import strategies as st
 
 from conformance.engine import backends, profiles
@@ -36,16 +36,6 @@ class Record:
     @property
     def stats(self) -> dict[str, Any]:
         return self.draws.as_dict()
-
-
-def seed_torch(seed: int, device: torch.device) -> None:
-    """Seed the generators an example can use.  On cpu/meta only the CPU generator: torch.manual_seed
-    also queues lazy seeding of every accelerator backend (with a recorded stack trace), which costs
-    milliseconds per example on a machine without them."""
-    if device.type in ("cpu", "meta"):
-        torch.random.default_generator.manual_seed(seed)
-    else:
-        torch.manual_seed(seed)
 
 
 class GlobalState:
@@ -105,7 +95,7 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
     env = dict(spec_mod.base_namespace())
     env["device"] = device
     seed = data.draw(SEEDS, label="torch.manual_seed")
-    seed_torch(seed, device)  # modules and random ops are reproducible from the example
+    backends.seed(device, seed)  # modules and random ops are reproducible from the example (profile's `seed`)
     pinned = data.values if isinstance(data, strategies.Pinned) else {}  # an explicit example
     for name, g in spec.given:
         env[name] = g.pin(pinned[name](env), env, device) if name in pinned else g.draw(data, env, device)
@@ -135,11 +125,11 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
             cpu_env.update(spec_mod.base_namespace())
             cpu_env["device"] = torch.device("cpu")
             cpu_env.update({k: _to_cpu(v) for k, v in record.inputs.items()})
-            seed_torch(seed, torch.device("cpu"))
+            backends.seed("cpu", seed)
             _run_steps(spec, cpu_env)
         return cpu_env
 
-    ctx = checks.RunContext(env, device, rerun_on_cpu)
+    ctx = checks.RunContext(env, device, rerun_on_cpu, backends.for_device(str(device)).error_messages)
     for i, e in enumerate(spec.expect):
         try:
             e.run(ctx)
@@ -183,9 +173,14 @@ def build_test(spec: spec_mod.Spec, device: str, record: Record) -> Any:
     budget = settings().max_examples  # a fresh settings() inherits the loaded profile
     if spec.max_examples is not None:
         budget = profiles.spec_budget(budget, spec.max_examples)
-    device_cap = backends.for_device(device).max_examples   # e.g. xla: every new shape compiles a graph
-    if device_cap is not None:
-        budget = min(budget, device_cap)
+    backend = backends.for_device(device)
+    if backend.max_examples is not None:   # e.g. xla: every new shape compiles a graph
+        budget = min(budget, backend.max_examples)
+    changed: dict[str, Any] = {}
     if budget != settings().max_examples:
-        test = settings(max_examples=budget)(test)
+        changed["max_examples"] = budget
+    if not backend.shrink and Phase.shrink in settings().phases:
+        changed["phases"] = tuple(p for p in settings().phases if p is not Phase.shrink)
+    if changed:
+        test = settings(**changed)(test)
     return test

@@ -5,8 +5,9 @@ The check kinds (checks.py) call these functions at run time, and a standalone r
 `assert _mismatch(a, b, 0, 0) is None` means exactly what the suite's `equal` check meant.
 
 Rules for this module, because its functions travel alone: each function is self-contained, uses
-only `torch`, `np`, `re` and `contextlib` (the snippet's imports) and the other functions named in
-NEEDS, and has no annotations that name anything else.
+only `torch`, `np`, `re` and `contextlib` (the snippet's imports) and the other functions of ALL
+(a snippet copies the ones its checks call, and the ones those call), and has no annotations that
+name anything else.
 """
 
 import contextlib
@@ -66,11 +67,37 @@ def _span(x):
 
 def _shares(a, b):
     """Do a and b reach overlapping memory?  None when either is empty: zero bytes neither share
-    nor differ (allocators give an empty storage address 0 on CUDA, any address on CPU)."""
-    (a0, a1), (b0, b1) = _span(a), _span(b)
+    nor differ (allocators give an empty storage address 0 on CUDA, any address on CPU).  Backends
+    without addressable storage (torch_xla: no data_ptr) are asked by writing: see _writes_reach."""
+    try:
+        (a0, a1), (b0, b1) = _span(a), _span(b)
+    except RuntimeError:   # "invalid python storage": a storage-less backend
+        return _writes_reach(a, b)
     if a0 == a1 or b0 == b1:
         return None
+    if a0 == 0 and b0 == 0 and isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return _writes_reach(a, b)   # non-empty storages at address 0: a backend that hides addresses
     return (a0 == b0 and a0 != 0) or (a0 < b1 and b0 < a1)
+
+
+def _writes_reach(a, b):
+    """Aliasing as the documentation defines a view, observed: write different values into every
+    element of a, see whether b changed, then put a back.  None when it cannot be observed."""
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.numel() == 0 or b.numel() == 0:
+        return None
+    with torch.no_grad():
+        before_a, before_b = a.detach().clone(), b.detach().clone()
+        try:
+            a.detach().copy_(torch.where(before_a == 0, 1, 0).to(a.dtype))
+        except RuntimeError:
+            return None   # an overlapping (expanded) or otherwise unwritable tensor
+        try:
+            now = b.detach()
+            changed = not bool(((now == before_b) | (now.isnan() & before_b.isnan())).all()) \
+                if now.is_floating_point() or now.is_complex() else not bool((now == before_b).all())
+        finally:
+            a.detach().copy_(before_a)
+    return changed
 
 
 def _truth(v):
@@ -155,5 +182,5 @@ def _gradcheck(fn, inputs):
 
 
 # Which helpers a helper's source calls (a snippet copies those too).
-NEEDS = {"_mismatch": ["_t"], "_shares": ["_span"], "_out_of_range": ["_t"], "_tol": ["_dtype"]}
-ALL = ["_t", "_mismatch", "_span", "_shares", "_truth", "_dtype", "_tol", "_out_of_range", "_raises", "_np", "_gradcheck"]
+ALL = ["_t", "_mismatch", "_span", "_writes_reach", "_shares", "_truth", "_dtype", "_tol", "_out_of_range", "_raises",
+       "_np", "_gradcheck"]   # definition order of a snippet: a helper's dependencies come before it

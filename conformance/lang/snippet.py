@@ -216,10 +216,16 @@ def _helper_source(name: str) -> str:
 
 
 def _needed_helpers(code: str) -> list[str]:
-    used = [h for h in check_helpers.ALL if re.search(rf"\b{h}\(", code)]
-    for h in list(used):
-        used += [n for n in check_helpers.NEEDS.get(h, []) if n not in used]
-    return [h for h in check_helpers.ALL if h in used]   # definition order: dependencies first
+    """The primitives code calls, and those they call in turn (read from their own source)."""
+    used: list[str] = []
+    todo = [code]
+    while todo:
+        text = todo.pop()
+        for h in check_helpers.ALL:
+            if h not in used and re.search(rf"\b{h}\(", text):
+                used.append(h)
+                todo.append(_helper_source(h))
+    return [h for h in check_helpers.ALL if h in used]
 
 
 def _suite_helper_source(name: str) -> str | None:
