@@ -79,7 +79,7 @@ def run_in_process(spec: spec_mod.Spec, device: str = "cpu", profile: str = "mut
     previous = settings.get_current_profile_name()
     settings.load_profile(profile)
     try:
-        runner.build_test(spec, device, runner.Record())()
+        runner.run(runner.build_test(spec, device, runner.Record()))
     except SpecError as e:
         return "error", str(e)
     except Exception as e:  # noqa: BLE001 - any failure of the spec is the finding

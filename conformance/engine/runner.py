@@ -7,6 +7,8 @@ example last: when the test raises, `record.inputs` is the falsifying example.
 
 from __future__ import annotations
 
+import gc
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +115,14 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
     if log is not None and not pinned:
         for feature in sorted(log.features_of_sides()):
             event(feature)  # --hypothesis-show-statistics shows them too
+    try:
+        _steps_and_checks(spec, device, env, record, seed)
+    finally:
+        env.clear()   # see _forget
+
+
+def _steps_and_checks(spec: spec_mod.Spec, device: torch.device, env: dict[str, Any], record: Record,
+                      seed: int) -> None:
     _run_steps(spec, env)
     backends.sync(device)   # lazy/async backends: the checks read finished values
     for label, fn in spec.targets:
@@ -138,6 +148,31 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
                                                 f"({spec.file}:{e.line})") from None
 
 
+def run(test: Any) -> None:
+    """Run a test from build_test.  When it fails, its values are released before anything else runs."""
+    try:
+        test()
+    except BaseException as e:
+        _forget(e)
+        raise
+
+
+def _forget(e: BaseException | None, collect: bool = True) -> None:
+    """A failed example's values must not outlive it: on a lazy backend (torch_xla) a live tensor whose
+    graph failed to compile makes every later sync fail, so one spec's finding would fail every spec
+    after it in the process.  The example's namespace is emptied when it ends; this clears the locals
+    of the finished frames its exception (and the exceptions chained to it) still holds, and collects
+    the reference cycles such frames sit in (failures are rare: the collection costs nothing in a
+    passing run)."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        e = e.__cause__ or e.__context__
+    if collect:
+        gc.collect()
+
+
 def _refused(first: Exception) -> None:
     """Raise the spec's first refusal, always from here (one failure for Hypothesis); later examples
     draw their inputs and stop: a refused escape or a resource bomb is not worth running again."""
@@ -161,9 +196,13 @@ def build_test(spec: spec_mod.Spec, device: str, record: Record) -> Any:
         try:
             run_example(spec, dev, data, record)
         except names.NameRefused as e:
+            _forget(e, collect=False)
             if record.refused is None:
                 record.refused = e
             _refused(record.refused)
+        except BaseException as e:
+            _forget(e, collect=False)   # the end of the run collects (see run)
+            raise
         finally:
             state.restore()
 

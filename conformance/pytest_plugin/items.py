@@ -108,7 +108,7 @@ class SpecItem(pytest.Item):
                 pytest.skip(f"not run: {module} not installed ({type(e).__name__})")
 
     def runtest(self) -> None:
-        runner.build_test(self.spec, self.device, self.stash[RECORD])()
+        runner.run(runner.build_test(self.spec, self.device, self.stash[RECORD]))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, SpecError):
