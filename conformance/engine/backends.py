@@ -133,6 +133,13 @@ _EXTRA: list[str] = []
 def add_profiles(paths: list[str]) -> None:
     """Profiles named on the command line (--backend-profile), for this process."""
     _EXTRA[:] = list(dict.fromkeys([*_EXTRA, *paths]))
+    forget()
+
+
+def forget() -> None:
+    """Drop what was read and resolved, so that profiles added or changed since take effect."""
+    for cached in (registry, prepare, synchroniser, seeders):
+        cached.cache_clear()
 
 
 def for_device(device: str) -> Backend:
