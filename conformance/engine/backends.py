@@ -12,6 +12,8 @@ CONFORMANCE_BACKEND_PROFILES) says:
 - `seed`: dotted callables that seed an example's generators (default `torch.manual_seed`); a backend
   whose generator `torch.manual_seed` does not reach names its own too, or a failing example does not replay;
 - `shrink`: false to report the first failing example as drawn (shrinking recompiles on lazy backends);
+- `fast_gradcheck`: true runs gradcheck's fast_mode (one random projection instead of one
+  evaluation per element: on a backend that compiles per graph, the element-wise form is minutes);
 - `error_messages`: false when the backend words its errors its own way: `raises` checks then check the
   exception type but not a spec's `match:` (the documentation promises types, rarely wording);
 - `execution_target`: how results describe it (`kind`, `backend`, `runtime_version` as a dotted name).
@@ -38,7 +40,7 @@ from conformance.errors import UsageError
 
 ENV = "CONFORMANCE_BACKEND_PROFILES"   # extra profile files, os.pathsep-separated
 KEYS = {"device", "description", "import", "env", "sync", "seed", "unsupported_dtypes", "max_examples", "shrink",
-        "error_messages", "execution_target"}
+        "error_messages", "fast_gradcheck", "execution_target"}
 DEFAULT_SEED = ("torch.manual_seed",)
 
 
@@ -58,6 +60,7 @@ class Backend:
     seed: tuple[str, ...] = DEFAULT_SEED
     shrink: bool = True
     error_messages: bool = True
+    fast_gradcheck: bool = False
     execution_target: dict[str, Any] = field(default_factory=dict)
     file: str = "(built in)"
 
@@ -91,7 +94,7 @@ def parse(data: Any, file: str) -> Backend:
     budget = data.get("max_examples")
     if budget is not None and (not isinstance(budget, int) or budget < 1):
         raise BackendError(f"{file}: max_examples must be a positive integer, got {budget!r}")
-    for key in ("shrink", "error_messages"):
+    for key in ("shrink", "error_messages", "fast_gradcheck"):
         if not isinstance(data.get(key, True), bool):
             raise BackendError(f"{file}: {key} must be true or false, got {data[key]!r}")
     seed = data.get("seed", list(DEFAULT_SEED))
@@ -102,6 +105,7 @@ def parse(data: Any, file: str) -> Backend:
                    imports=tuple(data.get("import") or ()), env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
                    sync=data.get("sync"), seed=tuple(seed), unsupported_dtypes=tuple(data.get("unsupported_dtypes") or ()),
                    max_examples=budget, shrink=data.get("shrink", True), error_messages=data.get("error_messages", True),
+                   fast_gradcheck=data.get("fast_gradcheck", False),
                    execution_target=dict(data.get("execution_target") or {}), file=file)
 
 

@@ -139,7 +139,8 @@ def _steps_and_checks(spec: spec_mod.Spec, device: torch.device, env: dict[str, 
             _run_steps(spec, cpu_env)
         return cpu_env
 
-    ctx = checks.RunContext(env, device, rerun_on_cpu, backends.for_device(str(device)).error_messages)
+    backend = backends.for_device(str(device))
+    ctx = checks.RunContext(env, device, rerun_on_cpu, backend.error_messages, backend.fast_gradcheck)
     for i, e in enumerate(spec.expect):
         try:
             e.run(ctx)

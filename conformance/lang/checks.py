@@ -60,6 +60,7 @@ class RunContext:
     device: torch.device
     rerun_on_cpu: Callable[[], dict[str, Any]] = field(default=lambda: {})
     error_messages: bool = True   # False: the backend words errors its own way; `raises` ignores `match`
+    fast_gradcheck: bool = False  # True: gradcheck's fast_mode (a random projection, not every element)
 
 
 def _compare(a: Any, b: Any, rtol: float, atol: float, what: str) -> None:
@@ -235,7 +236,7 @@ def matches_cpu(ctx: RunContext, *values: Any, opts: dict) -> None:
 
 
 def gradcheck(ctx: RunContext, fn: Any, opts: dict) -> None:
-    if not _gradcheck(fn, opts["inputs"](ctx.env)):
+    if not _gradcheck(fn, opts["inputs"](ctx.env), ctx.fast_gradcheck):
         raise CheckFailed("torch.autograd.gradcheck: analytical and numerical gradients differ")
 
 
