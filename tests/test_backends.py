@@ -106,7 +106,8 @@ def test_seed_and_sync_callables_run_for_every_example(profile) -> None:
     runner.run(runner.build_test(one_spec(["y = x.clone()"], [{"equal": ["y", "x"]}]), "cpu", record))
     seeds = [v for k, v in CALLS if k == "seed"]
     assert record.examples >= 2 and len(seeds) == record.examples and seeds[-1] == record.seed
-    assert [k for k, _ in CALLS].count("sync") == record.examples   # once per example, after its steps
+    # twice per example: once its inputs exist (before a step can fail a lazy graph), once after its steps
+    assert [k for k, _ in CALLS].count("sync") == 2 * record.examples
 
 
 def test_max_examples_caps_the_spec_budget_on_that_device(profile) -> None:

@@ -106,6 +106,7 @@ def run_example(spec: spec_mod.Spec, device: torch.device, data: Any, record: Re
     if unsupported and any(isinstance(v, torch.Tensor) and v.dtype in unsupported for v in env.values()):
         reject()   # the backend's profile says it does not implement this dtype: not this example
     record.inputs = {name: snapshot(env[name]) for name, _ in spec.given}
+    backends.sync(device)   # the inputs and their copies exist before any step can fail a lazy graph
     for a in spec.assume:
         assume(checks._truth(a(env)))
     if record.refused is not None:

@@ -34,10 +34,11 @@ def short(x: Any, limit: int = 300) -> str:
     try:
         text = repr(x)
     except Exception as e:  # noqa: BLE001 - a backend whose tensors cannot print must not end the run
-        if isinstance(x, torch.Tensor):
-            text = f"<tensor shape={tuple(x.shape)} dtype={x.dtype} device={x.device}: repr failed: {type(e).__name__}>"
-        else:
-            text = f"<{type(x).__name__}: repr failed: {type(e).__name__}>"
+        try:   # a tensor whose backend lost its data (a failed lazy graph) may not even have a shape
+            about = f" shape={tuple(x.shape)} dtype={x.dtype} device={x.device}" if isinstance(x, torch.Tensor) else ""
+        except Exception:  # noqa: BLE001
+            about = ""
+        text = f"<{type(x).__name__}{about}: repr failed: {type(e).__name__}: {str(e)[:80]}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -70,6 +71,13 @@ def _same_layout_copy(x: torch.Tensor) -> torch.Tensor:
 
 def describe(x: Any) -> dict[str, Any]:
     """A JSON-able description of an input: repr, and for arrays dtype/shape/device/values."""
+    try:
+        return _describe(x)
+    except Exception as e:  # noqa: BLE001 - a value the backend cannot read back is reported, not fatal
+        return {"kind": type(x).__name__, "repr": short(x), "error": f"{type(e).__name__}: {str(e)[:200]}"}
+
+
+def _describe(x: Any) -> dict[str, Any]:
     if isinstance(x, torch.Tensor):
         h = x.detach().cpu()
         if h.dtype == torch.bfloat16:
@@ -90,7 +98,7 @@ def describe(x: Any) -> dict[str, Any]:
     if isinstance(x, torch.dtype):
         return {"kind": "dtype", "repr": repr(x), "value": str(x).removeprefix("torch.")}
     if isinstance(x, list):
-        return {"kind": "list", "repr": short(x), "items": [describe(v) for v in x]}
+        return {"kind": "list", "repr": short(x), "items": [describe(v) for v in x]}   # each item guarded
     if isinstance(x, bool | int | float | str | None | tuple):
         return {"kind": type(x).__name__, "repr": repr(x), "value": list(x) if isinstance(x, tuple) else x}
     return {"kind": type(x).__name__, "repr": short(x)}

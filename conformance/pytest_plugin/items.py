@@ -111,6 +111,13 @@ class SpecItem(pytest.Item):
         runner.run(runner.build_test(self.spec, self.device, self.stash[RECORD]))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        try:
+            return self._describe_failure(excinfo)
+        except Exception as e:  # noqa: BLE001 - describing a failure must never end the run (an INTERNALERROR)
+            return (f"{self.spec.id} on {self.device}: {self.spec.title}\n  error: {error_text(excinfo.value)}\n"
+                    f"  (the failure could not be described in full: {type(e).__name__}: {str(e)[:200]})")
+
+    def _describe_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
         if isinstance(excinfo.value, SpecError):
             return f"invalid spec: {excinfo.value}"
         rec = self.stash[RECORD]
