@@ -172,4 +172,17 @@ def test_memory_checks_observe_aliasing_by_writing_where_storage_has_no_address(
         assert torch.equal(x.isnan() if x.is_floating_point() else x, before.isnan() if x.is_floating_point() else before)
         assert h._mismatch(x, before, 0, 0) is None
     assert h._shares(torch.zeros(0), torch.zeros(0)) is None           # empty: nothing to observe
-    assert h._shares(torch.zeros(1).expand(3), torch.zeros(3)) is None  # unwritable: not known
+    assert h._shares(torch.zeros(1).expand(3), torch.zeros(3)) is False  # written through the other one
+
+
+def test_the_write_probe_never_writes_into_an_expanded_view(monkeypatch) -> None:
+    # Elements of an expanded tensor share memory: writing through one is undefined (on torch_xla it
+    # corrupted the base).  The probe writes into the other tensor, or says it cannot tell.
+    from conformance.lang import check_helpers as h
+    monkeypatch.setattr(h, "_span", lambda x: (_ for _ in ()).throw(RuntimeError("invalid python storage")))
+    a = torch.arange(3.0)
+    e = a.expand(4, 3)
+    assert h._shares(e, a) is True and h._shares(a, e) is True
+    assert torch.equal(a, torch.arange(3.0))
+    assert h._shares(e, torch.zeros(4, 3)) is False
+    assert h._shares(e, a.clone().expand(2, 3)) is None    # both expanded: not observable

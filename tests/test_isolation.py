@@ -58,6 +58,18 @@ def test_a_serial_run_survives_a_segfault_and_records_it(tmp_path: Path):
     assert code == 1 and doc["exit_status"] == 1 and doc["isolation"]["workers"] is True
 
 
+def test_a_known_crash_is_an_expected_failure_that_says_how_it_died(tmp_path: Path):
+    """A backend that segfaults on a known divergence (torch_xla's cross_entropy): the known entry makes
+    it xfailed, with the signal in its reason; the run's exit status is 0."""
+    known = tmp_path / "known.txt"
+    known.write_text("isolation/segfault[cpu]   # crashes on purpose\n")
+    specs = [s for s in SPECS if s.endswith(("segfault.yaml", "benign.yaml"))]
+    code, doc, output, _ = run(tmp_path, "--known-failures", str(known), specs=specs, faults="isolation-segfault")
+    got = by_id(doc)
+    assert {k: r["status"] for k, r in got.items()} == {"isolation/segfault": "xfailed", "isolation/benign": "passed"}, output
+    assert "SIGSEGV (signal 11)" in got["isolation/segfault"]["reason"] and code == 0, output
+
+
 # Every kind of death, serial and with two workers: four worker restarts and one time limit each
 # (~30 s on an idle 2-core machine), hence `slow`.
 @pytest.fixture(scope="module", params=[pytest.param("serial", marks=pytest.mark.slow),

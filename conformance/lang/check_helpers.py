@@ -82,19 +82,30 @@ def _shares(a, b):
 
 def _writes_reach(a, b):
     """Aliasing as the documentation defines a view, observed: write different values into every
-    element of a, see whether b changed, then put a back.  None when it cannot be observed."""
+    element of one tensor, see whether the other changed, then put the values back.  The written one
+    is never a view with more elements than its base (expand, unfold): several of its elements are
+    one memory location, where writes are undefined.  None when it cannot be observed."""
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.numel() == 0 or b.numel() == 0:
+        return None
+
+    def overlaps_itself(t):
+        return t._is_view() and t._base is not None and t.numel() > t._base.numel()
+
+    if overlaps_itself(a):
+        a, b = b, a
+    if overlaps_itself(a):
         return None
     with torch.no_grad():
         before_a, before_b = a.detach().clone(), b.detach().clone()
         try:
             a.detach().copy_(torch.where(before_a == 0, 1, 0).to(a.dtype))
         except RuntimeError:
-            return None   # an overlapping (expanded) or otherwise unwritable tensor
+            return None   # an overlapping or otherwise unwritable tensor
         try:
             now = b.detach()
-            changed = not bool(((now == before_b) | (now.isnan() & before_b.isnan())).all()) \
-                if now.is_floating_point() or now.is_complex() else not bool((now == before_b).all())
+            same = (now == before_b) | (now.isnan() & before_b.isnan()) \
+                if now.is_floating_point() or now.is_complex() else now == before_b
+            changed = not bool(same.all())
         finally:
             a.detach().copy_(before_a)
     return changed
@@ -176,12 +187,11 @@ def _np(v):
 
 def _gradcheck(fn, inputs, fast=False):
     """torch.autograd.gradcheck in float64 with the suite's tolerances; True when gradients agree.
-    Inputs with no elements have no derivative to compare (and some backends give their empty dims
-    stride 0, which gradcheck refuses).  `fast`: gradcheck's fast_mode (one random projection)."""
-    inputs = tuple(t.detach().to(torch.float64).requires_grad_(True) if isinstance(t, torch.Tensor) else t
+    Inputs with no elements have no derivative to compare: they are passed without requires_grad
+    (some backends give empty dims stride 0, which gradcheck refuses in a differentiable input).  `fast`: gradcheck's fast_mode (one random projection)."""
+    inputs = tuple(t.detach().to(torch.float64).requires_grad_(t.numel() > 0) if isinstance(t, torch.Tensor) else t
                    for t in inputs)
-    tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
-    if tensors and all(t.numel() == 0 for t in tensors):
+    if not any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs):
         return True
     return torch.autograd.gradcheck(fn, inputs, raise_exception=False, eps=1e-6, atol=1e-5, rtol=1e-3,
                                     fast_mode=fast)

@@ -137,10 +137,16 @@ class Controller:
                                          if len(output) > OUTPUT_LINES else [])
         text = head + (("\nlast output of the worker:\n" + "\n".join(shown)) if shown else "")
         report.longrepr = f"{crashitem}\n{text}"
-        fields = started.get("fields") if started.get("nodeid") == crashitem else None
+        fields = dict(started.get("fields") or {}) if started.get("nodeid") == crashitem else None
+        known = (fields or {}).pop("known", None)
+        if known:
+            # A crash or hang the spec's `known` entry (or a known-failures file) expects: the item
+            # is an expected failure like any other, with what happened in its reason.
+            report.outcome, report.when = "skipped", "call"
+            report.wasxfail = f"{known} [{status}: {head}]"  # type: ignore[attr-defined]
         report.user_properties.append((PROP, {
             **(fields or _fields_from_nodeid(crashitem)),
-            "status": status, "error": text, "error_type": error_type,
+            "status": "xfailed" if known else status, "error": text, "error_type": error_type,
             "failure_kind": "timeout" if status == "timeout" else "crash",
         }))
         # A crash inside an item is the item's result, not a reason to stop the run: only crashes
@@ -231,6 +237,9 @@ class Worker:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
         fields = spec_fields(item) if isinstance(item, SpecItem) else None
+        known = item.get_closest_marker("xfail")   # a known divergence or a known-failures entry
+        if fields is not None and known is not None:
+            fields = {**fields, "known": known.kwargs.get("reason", "known failure")}
         record = json.dumps({"nodeid": item.nodeid, "fields": fields}, default=str) + "\n"
         os.lseek(self.fd, 0, os.SEEK_SET)
         os.ftruncate(self.fd, 0)
