@@ -238,7 +238,8 @@ def test_explicit_examples_run_first_with_the_given_values():
         "examples": [{"x": "torch.zeros(2, 0, 3, device=device)", "how": "function"}, {"x": [[0.1, 2.0]], "how": "method"}],
         "steps": ["s = x.sum() if how == 'method' else torch.sum(x)"],
         "expect": [{"holds": "n == x.numel()"}]})
-    assert record.examples > 2 and record.stats["examples"] == record.examples
+    # every example that drew its inputs is in the stats (one Hypothesis abandons mid-draw is not)
+    assert 2 < record.stats["examples"] <= record.examples
 
 
 def test_a_failing_explicit_example_is_the_falsifying_one():
