@@ -22,6 +22,11 @@ SPECS = str(FIXTURES / "specs")
 ALL3 = "fixture-zeros-are-ones,fixture-arange-includes-end,fixture-view-copies"
 
 
+# The fixture faults never crash or hang a spec, so the per-fault pytest runs need no worker process
+# (each would import torch once more); the isolation of mutate runs is tests/test_isolation.py's subject.
+IN_PROCESS = ("--", "--spec-isolation", "off")
+
+
 def conformance(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
            if k not in (faults.ENV, "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")}
@@ -37,7 +42,7 @@ def explain(proc: subprocess.CompletedProcess[str]) -> str:
 def test_a_campaign_with_two_jobs(tmp_path: Path) -> None:
     """Killed by its targeted spec, killed only in the fallback, survived; one real run, two jobs."""
     out = tmp_path / "mutate.json"
-    proc = conformance("mutate", SPECS, "--faults", ALL3, "--jobs", "2", "--json", str(out))
+    proc = conformance("mutate", SPECS, "--faults", ALL3, "--jobs", "2", "--json", str(out), *IN_PROCESS)
     assert out.exists(), explain(proc)
     doc = json.loads(out.read_text())
     assert mutate.validate(doc) == []
@@ -75,7 +80,7 @@ def test_a_campaign_with_two_jobs(tmp_path: Path) -> None:
 
 def test_exits_0_at_the_threshold(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
-    proc = conformance("mutate", SPECS, "--faults", "fixture-zeros-are-ones", "--json", str(out))
+    proc = conformance("mutate", SPECS, "--faults", "fixture-zeros-are-ones", "--json", str(out), *IN_PROCESS)
     assert proc.returncode == 0, explain(proc)
     assert "killed 1/1 (100%)" in proc.stdout
     doc = mutate.load(out)
@@ -97,7 +102,7 @@ def test_threshold_is_judged_on_the_printed_percentage(killed: int, total: int, 
 
 def test_a_failing_clean_run_stops_with_exit_2_naming_the_specs(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
-    proc = conformance("mutate", str(FIXTURES / "broken" / "specs"), "--json", str(out))
+    proc = conformance("mutate", str(FIXTURES / "broken" / "specs"), "--json", str(out), *IN_PROCESS)
     assert proc.returncode == 2, explain(proc)
     assert "fixture/ones-are-two [cpu]" in proc.stderr
     assert "fixture/ones-are-one" not in proc.stderr   # the passing spec is not blamed

@@ -255,7 +255,8 @@ def test_mutate_section_from_a_real_mutation_run(runs: dict[str, Path], tmp_path
     mutate_json = tmp_path / "mutate.json"
     proc = subprocess.run([sys.executable, "-m", "conformance.cli", "mutate", str(FIXTURES / "views.yaml"),
                            "--faults", "view-copies,view-copies-when-incompatible", "--json", str(mutate_json),
-                           "--threshold", "0"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                           "--threshold", "0", "--", "--spec-isolation", "off"],   # in-process pytest runs
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert mutate_json.exists(), proc.stdout + proc.stderr
     m = _doc(mutate_json)
     out = tmp_path / "index.html"
