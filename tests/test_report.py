@@ -345,3 +345,20 @@ def test_results_set_from_merge_is_read(runs: dict[str, Path], tmp_path: Path) -
     direct = report.build([runs["clean"], other], snippets=False)
     assert rep.counts == direct.counts
     assert [(c.torch, c.device) for c in rep.columns] == [(c.torch, c.device) for c in direct.columns]
+
+
+def test_a_device_that_computes_other_values_than_cpu_is_marked(runs: dict[str, Path], tmp_path: Path) -> None:
+    # "≠ cpu" on a cell whose failed check is matches_cpu, also when it is a known divergence (xfailed);
+    # not on a failure of another check.
+    doc = _doc(runs["clean"])
+    cpu = [r for r in doc["results"] if r["device"] == "cpu" and r["status"] == "passed"][:3]
+    marked, known, other = (dict(r, device="xla", nodeid=r["nodeid"].replace("[cpu]", "[xla]")) for r in cpu)
+    marked.update(status="failed", check={"index": 0, "kind": "matches_cpu", "line": 1})
+    known.update(status="xfailed", reason="known divergence: observed", check={"index": 0, "kind": "matches_cpu", "line": 1})
+    other.update(status="failed", check={"index": 0, "kind": "equal", "line": 1})
+    doc["results"] += [marked, known, other]
+    src = tmp_path / "xla.json"
+    src.write_text(json.dumps(doc))
+    report.render([src], tmp_path / "index.html")
+    html = (tmp_path / "index.html").read_text()
+    assert html.count('class="dcpu"') == 2, html.count('class="dcpu"')

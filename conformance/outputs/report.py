@@ -109,8 +109,10 @@ class Cell:
 
     @property
     def differs_from_cpu(self) -> bool:
-        """The failed expectation is `matches_cpu`: this device computes other values than the CPU."""
-        return bool(self.result and self.status in BAD and (self.result.get("check") or {}).get("kind") == "matches_cpu")
+        """The failed expectation (a failure or a known divergence) is `matches_cpu`: this device computes
+        other values than the CPU."""
+        return bool(self.result and (self.status in BAD or self.status == "xfailed")
+                    and (self.result.get("check") or {}).get("kind") == "matches_cpu")
 
     @property
     def reason(self) -> str:

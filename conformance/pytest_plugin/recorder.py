@@ -110,7 +110,8 @@ class ResultsPlugin:
                 "examples": item.stash[RECORD].examples,
                 "stats": item.stash[RECORD].stats,
             }
-            if rep.failed and call.excinfo is not None:
+            # A failure, or an expected one (a known divergence): both record what failed and where.
+            if call.excinfo is not None and (rep.failed or (rep.skipped and hasattr(rep, "wasxfail"))):
                 exc = call.excinfo.value
                 data["error"] = error_text(exc)
                 data["error_type"] = type(exc).__name__
