@@ -65,6 +65,17 @@ def pytest_configure(config: pytest.Config) -> None:
     isolation.configure(config)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In every process that runs specs, start each requested device's backend before the first spec.
+    The autograd engine sizes its per-device queues at the first backward of the process; a device
+    whose runtime starts later (torch_xla's PJRT client starts at its first tensor) is missing from
+    them, and every later backward on it fails an INTERNAL ASSERT in engine.cpp."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no":
+        for device in config.stash.get(DEVICES, []):
+            devices.availability(device)
+
+
 def _is_spec_path(file_path: Path, config: pytest.Config) -> bool:
     if file_path.suffix not in (".yaml", ".yml"):
         return False
