@@ -88,6 +88,10 @@ def test_passing_and_skipped_entries_carry_no_failure(run: tuple[dict[str, Any],
         e = entry(doc, spec_id)
         assert "falsifying" not in e and "reproduce" not in e
     assert entry(doc, "engine/run-pass")["examples"] == 10 and entry(doc, "engine/run-old-torch")["examples"] == 0
+    # a known divergence keeps its reason, and says which check failed (the report's "≠ cpu" reads it)
+    known = entry(doc, "engine/run-known")
+    assert known["status"] == "xfailed" and known["reason"].startswith("known divergence")
+    assert known["check"]["index"] == 0 and "error" not in known
 
 
 def test_ndarray_inputs_are_described_too(run: tuple[dict[str, Any], Path]):
