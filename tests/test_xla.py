@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_suite, statuses
 
 from conformance import cli
-from conftest import ROOT, run_suite, statuses
 
 pytestmark = [
     pytest.mark.slow,
