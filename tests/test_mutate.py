@@ -46,6 +46,12 @@ def test_a_campaign_with_two_jobs(tmp_path: Path) -> None:
     assert out.exists(), explain(proc)
     doc = json.loads(out.read_text())
     assert mutate.validate(doc) == []
+    # `breaks` names behaviour ids, spec ids or a family prefix, as the shipped catalogue does
+    named = json.loads(out.read_text())
+    named["faults"][0]["breaks"] = ["B-AR-1", "reductions/amax", "promotion/"]
+    assert mutate.validate(named) == []
+    named["faults"][0]["breaks"] = ["not an id"]
+    assert mutate.validate(named) != []
 
     # K/N, the survivors, and exit 1 below the (default, 100%) threshold.
     assert "killed 2/3 (66.7%)" in proc.stdout, explain(proc)
